@@ -1,0 +1,127 @@
+//! The command line, and nothing else: clap definitions whose doc comments
+//! are the user's help text. Logic never sees these types; each subcommand
+//! turns its arguments into a validated config first.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueHint};
+
+/// Run commands over SSH with the fidelity scripts need.
+#[derive(Debug, Parser)]
+#[command(name = "sesh", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an embedded SSH server that runs a local command for each session
+    Serve(ServeArgs),
+}
+
+/// How much sesh tells on stderr.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Verbosity {
+    /// More detail on stderr (repeat for more)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// `sesh serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:2222", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Host key (ed25519, OpenSSH format); created on first start when missing
+    /// [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub host_key: Option<PathBuf>,
+
+    /// Use a new in-memory host key that is never written (for tests)
+    #[arg(long, conflicts_with = "host_key")]
+    pub ephemeral_host_key: bool,
+
+    /// Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub authorized_keys: Option<PathBuf>,
+
+    /// Environment variable names clients may set (`*` and `?` wildcards);
+    /// repeatable [default: LANG LC_*]
+    #[arg(long, value_name = "PATTERN")]
+    pub accept_env: Vec<String>,
+
+    /// A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`
+    #[arg(long, value_name = "NAME=COMMAND", value_parser = parse_subsystem)]
+    pub subsystem: Vec<(String, String)>,
+
+    /// Most connections open at once; more are refused
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Most session channels open at once on one connection
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: u32,
+
+    /// Most authentication attempts on one connection
+    #[arg(long, default_value_t = 6, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_auth_tries: u32,
+
+    /// Time a connection has to authenticate before it is dropped
+    #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub login_grace_time: Duration,
+
+    /// After a hang-up (client gone, server stopping), time a command has
+    /// between SIGHUP and SIGKILL
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub hangup_grace: Duration,
+
+    /// Interval of keepalive probes to clients (0 turns them off); three
+    /// unanswered probes drop the connection
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub keepalive: Duration,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+fn parse_subsystem(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, command)) if !name.is_empty() && !command.trim().is_empty() => {
+            Ok((name.to_string(), command.to_string()))
+        }
+        _ => Err(format!("invalid subsystem {text:?}: expected NAME=COMMAND")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The clap definition is internally consistent (clap's own checks).
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// A subsystem needs both a name and a command.
+    #[test]
+    fn subsystem_syntax() {
+        assert_eq!(
+            parse_subsystem("sftp=/bin/x -y").unwrap(),
+            ("sftp".into(), "/bin/x -y".into())
+        );
+        for bad in ["sftp", "=cmd", "sftp=", "sftp= "] {
+            assert!(parse_subsystem(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! sesh runs commands over SSH with the fidelity scripts need.
+//!
+//! - [`server`]: `sesh serve`, an embedded SSH server that bridges a local
+//!   command to each session channel and reports exactly how it ended.
+//! - [`keys`]: host keys and `authorized_keys` in OpenSSH's formats.
+//! - [`signals`]: signal names on the wire and numbers on this machine.
+//! - [`cli`], [`duration`], [`pattern`], [`logging`], [`shutdown`]: the
+//!   command line and the small pieces every part shares.
+
+pub mod cli;
+pub mod duration;
+pub mod keys;
+pub mod logging;
+pub mod pattern;
+pub mod server;
+pub mod shutdown;
+pub mod signals;
+
+use std::path::PathBuf;
+
+use color_eyre::eyre::eyre;
+
+/// The user's home directory: `$HOME`, else the account database.
+pub fn home_dir() -> color_eyre::Result<PathBuf> {
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|user| user.dir)
+        .ok_or_else(|| eyre!("could not find the home directory: HOME is not set"))
+}

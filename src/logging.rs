@@ -1,0 +1,28 @@
+//! Log lines on stderr, at the level `-v`/`-q` ask for. `RUST_LOG`, when
+//! set, overrides them (for example `RUST_LOG=russh=debug`).
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::Verbosity;
+
+/// Installs the global subscriber; call once, before anything logs.
+pub fn init(verbosity: Verbosity) {
+    let level = match (verbosity.quiet, verbosity.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    // russh logs every protocol step at info; only our own lines are
+    // interesting at the default level.
+    let default = format!("sesh={level},russh=warn");
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

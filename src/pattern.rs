@@ -1,0 +1,49 @@
+//! OpenSSH-style wildcard patterns (`*` any run, `?` one character), used
+//! by `--accept-env` and by `from=` in `authorized_keys`.
+
+/// Whether `text` matches the whole of `pattern`.
+pub fn matches(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Iterative glob with one backtrack point: linear in practice, never
+    // exponential on hostile patterns.
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    /// Literals, `?`, `*` at every position, and non-matches.
+    #[test]
+    fn globbing() {
+        assert!(matches("LANG", "LANG"));
+        assert!(!matches("LANG", "LANGUAGE"));
+        assert!(matches("LC_*", "LC_ALL"));
+        assert!(matches("LC_*", "LC_"));
+        assert!(!matches("LC_*", "XLC_ALL"));
+        assert!(matches("*", ""));
+        assert!(matches("a?c", "abc"));
+        assert!(!matches("a?c", "ac"));
+        assert!(matches("*.example.*", "www.example.com"));
+        assert!(matches("10.0.*.1", "10.0.200.1"));
+        assert!(!matches("a*b*c", "aXbY"));
+    }
+}

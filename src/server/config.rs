@@ -1,0 +1,83 @@
+//! `sesh serve`'s validated configuration, built from its arguments: every
+//! file it needs is checked here, so a bad one is a one-line startup error.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use russh::keys::PrivateKey;
+
+use super::env::Account;
+use crate::cli::ServeArgs;
+use crate::keys::authorized_keys::AuthorizedKeys;
+use crate::keys::host_key;
+
+/// Limits, each set by a flag.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_sessions: usize,
+    pub max_auth_tries: usize,
+    pub login_grace_time: Duration,
+    pub hangup_grace: Duration,
+    /// `None`: no keepalive probes.
+    pub keepalive: Option<Duration>,
+}
+
+/// Everything `sesh serve` runs with.
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub host_key: PrivateKey,
+    pub authorized_keys: PathBuf,
+    pub accept_env: Vec<String>,
+    pub subsystems: HashMap<String, String>,
+    pub account: Account,
+    pub limits: Limits,
+}
+
+impl ServerConfig {
+    /// Validates the arguments: the account, the authorized keys file (read
+    /// once now so a missing one stops the start) and the host key.
+    pub fn from_args(args: &ServeArgs) -> color_eyre::Result<Self> {
+        let account = Account::current()?;
+        let authorized_keys = match &args.authorized_keys {
+            Some(path) => path.clone(),
+            None => account.home.join(".ssh/authorized_keys"),
+        };
+        let keys = AuthorizedKeys::read(&authorized_keys)?;
+        for warning in &keys.warnings {
+            tracing::warn!("{}: {warning}", authorized_keys.display());
+        }
+        let host_key = if args.ephemeral_host_key {
+            host_key::ephemeral()?
+        } else {
+            let path = match &args.host_key {
+                Some(path) => path.clone(),
+                None => host_key::default_path()?,
+            };
+            host_key::load_or_create(&path)?
+        };
+        let accept_env = if args.accept_env.is_empty() {
+            vec!["LANG".to_string(), "LC_*".to_string()]
+        } else {
+            args.accept_env.clone()
+        };
+        Ok(Self {
+            listen: args.listen,
+            host_key,
+            authorized_keys,
+            accept_env,
+            subsystems: args.subsystem.iter().cloned().collect(),
+            account,
+            limits: Limits {
+                max_connections: args.max_connections as usize,
+                max_sessions: args.max_sessions as usize,
+                max_auth_tries: args.max_auth_tries as usize,
+                login_grace_time: args.login_grace_time,
+                hangup_grace: args.hangup_grace,
+                keepalive: (!args.keepalive.is_zero()).then_some(args.keepalive),
+            },
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! The russh `Handler` of one connection: it authenticates, decides on each
+//! channel request and answers it at once, and hands what it accepted to
+//! the channel's session task. It never waits on a command's I/O.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use russh::keys::PublicKey;
+use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId, ChannelOpenFailure, Pty, Sig};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Shared;
+use super::pty::WindowSize;
+use super::request::{Request, SessionSetup};
+use super::session::{self, Control, SessionContext};
+use crate::keys::authorized_keys::{AuthorizedKeys, KeyOptions};
+
+/// State of one connection.
+pub struct ConnectionHandler {
+    pub(super) shared: Arc<Shared>,
+    pub(super) peer: SocketAddr,
+    pub(super) local: SocketAddr,
+    /// Set once a key is accepted; the login grace timer reads it.
+    pub(super) authenticated: Arc<AtomicBool>,
+    pub(super) shutdown: CancellationToken,
+    pub(super) sessions: TaskTracker,
+    /// The options of the key that logged in.
+    pub(super) grant: KeyOptions,
+    pub(super) channels: HashMap<ChannelId, ChannelEntry>,
+}
+
+/// A session channel as the handler sees it.
+pub(super) struct ChannelEntry {
+    setup: SessionSetup,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl ConnectionHandler {
+    /// The options of `key` when `user` may log in with it from this peer.
+    fn authorize(&self, user: &str, key: &PublicKey) -> Option<KeyOptions> {
+        let account = &self.shared.config.account;
+        if user != account.name {
+            tracing::warn!(peer = %self.peer, user, "refused: sesh serves only the account {}", account.name);
+            return None;
+        }
+        let path = &self.shared.config.authorized_keys;
+        // Read at every attempt, as sshd does: edits apply without a restart.
+        let keys = match AuthorizedKeys::read(path) {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::error!(peer = %self.peer, "{e:#}");
+                return None;
+            }
+        };
+        keys.find(key, self.peer.ip()).cloned()
+    }
+
+    fn reply(session: &mut Session, id: ChannelId, ok: bool) -> Result<(), russh::Error> {
+        if ok {
+            session.channel_success(id)
+        } else {
+            session.channel_failure(id)
+        }
+    }
+
+    /// Starts the command of `request` when the channel has none yet.
+    fn start(&mut self, id: ChannelId, request: Request) -> bool {
+        let shared = self.shared.clone();
+        let Some(entry) = self.channels.get_mut(&id) else {
+            return false;
+        };
+        if entry.setup.started {
+            tracing::warn!(peer = %self.peer, channel = %id, "refused a second command on one channel");
+            return false;
+        }
+        let Some(plan) = entry
+            .setup
+            .plan(&shared.config, &self.grant, request, self.peer, self.local)
+        else {
+            return false;
+        };
+        match super::process::spawn(&plan.spec) {
+            Ok(process) => {
+                entry.setup.started = true;
+                entry
+                    .control
+                    .send(Control::Started {
+                        process: Box::new(process),
+                        what: plan.what,
+                    })
+                    .is_ok()
+            }
+            Err(e) => {
+                tracing::error!(peer = %self.peer, channel = %id, "could not start {}: {e}", plan.what);
+                false
+            }
+        }
+    }
+
+    /// Forwards a control message to a running session.
+    fn forward(&self, id: ChannelId, message: Control) -> bool {
+        match self.channels.get(&id) {
+            Some(entry) if entry.setup.started => entry.control.send(message).is_ok(),
+            _ => false,
+        }
+    }
+}
+
+impl russh::server::Handler for ConnectionHandler {
+    type Error = russh::Error;
+
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        offer: PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        Ok(match self.authorize(user, offer.public_key) {
+            Some(_) => Auth::Accept,
+            None => Auth::reject(),
+        })
+    }
+
+    async fn auth_publickey(&mut self, user: &str, key: VerifiedPublicKey<'_>) -> Result<Auth, Self::Error> {
+        let Some(grant) = self.authorize(user, key.public_key) else {
+            return Ok(Auth::reject());
+        };
+        tracing::info!(peer = %self.peer, user, key = %crate::keys::fingerprint(key.public_key), "authenticated");
+        self.grant = grant;
+        self.authenticated.store(true, Ordering::Release);
+        Ok(Auth::Accept)
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // A session whose task has ended no longer counts against the limit.
+        self.channels.retain(|_, entry| !entry.control.is_closed());
+        let limit = self.shared.config.limits.max_sessions;
+        if self.channels.len() >= limit {
+            tracing::warn!(peer = %self.peer, limit, "refused a session channel: too many on this connection");
+            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let context = SessionContext {
+            handle: session.handle(),
+            shutdown: self.shutdown.clone(),
+            hangup_grace: self.shared.config.limits.hangup_grace,
+        };
+        self.channels.insert(
+            channel.id(),
+            ChannelEntry {
+                setup: SessionSetup::default(),
+                control,
+            },
+        );
+        // The task starts draining the channel at once: a Channel left
+        // unread can stall the whole connection (RUSSH.md 2.3).
+        self.sessions.spawn(session::run(channel, control_rx, context));
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn channel_close(&mut self, id: ChannelId, _: &mut Session) -> Result<(), Self::Error> {
+        self.channels.remove(&id);
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        id: ChannelId,
+        term: &str,
+        cols: u32,
+        rows: u32,
+        pix_width: u32,
+        pix_height: u32,
+        _modes: &[(Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let size = WindowSize {
+            cols,
+            rows,
+            pix_width,
+            pix_height,
+        };
+        let allowed = !self.grant.no_pty;
+        let ok = allowed
+            && match self.channels.get_mut(&id) {
+                Some(entry) if !entry.setup.started => entry.setup.request_pty(term, size),
+                _ => false,
+            };
+        Self::reply(session, id, ok)
+    }
+
+    async fn env_request(
+        &mut self,
+        id: ChannelId,
+        name: &str,
+        value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let accepted = super::env::accepted(&self.shared.config.accept_env, name);
+        if !accepted {
+            tracing::debug!(peer = %self.peer, channel = %id, name, "refused env request");
+        }
+        let ok = accepted
+            && match self.channels.get_mut(&id) {
+                Some(entry) if !entry.setup.started => entry.setup.set_env(name, value),
+                _ => false,
+            };
+        Self::reply(session, id, ok)
+    }
+
+    async fn exec_request(
+        &mut self,
+        id: ChannelId,
+        command: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let ok = self.start(id, Request::Exec(command.to_vec()));
+        Self::reply(session, id, ok)
+    }
+
+    async fn shell_request(&mut self, id: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        let ok = self.start(id, Request::Shell);
+        Self::reply(session, id, ok)
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        id: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let ok = self.start(id, Request::Subsystem(name.to_string()));
+        Self::reply(session, id, ok)
+    }
+
+    async fn window_change_request(
+        &mut self,
+        id: ChannelId,
+        cols: u32,
+        rows: u32,
+        pix_width: u32,
+        pix_height: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let size = WindowSize {
+            cols,
+            rows,
+            pix_width,
+            pix_height,
+        };
+        let ok = match self.channels.get_mut(&id) {
+            Some(entry) if !entry.setup.has_pty() => false,
+            Some(entry) if !entry.setup.started => entry.setup.request_pty_size(size),
+            Some(_) => self.forward(id, Control::Resize(size)),
+            None => false,
+        };
+        Self::reply(session, id, ok)
+    }
+
+    async fn signal(&mut self, id: ChannelId, signal: Sig, session: &mut Session) -> Result<(), Self::Error> {
+        let name = crate::signals::sig_name(&signal);
+        let ok = match crate::signals::wire_number(&name) {
+            Some(signo) => self.forward(id, Control::Signal(signo)),
+            None => {
+                tracing::warn!(peer = %self.peer, channel = %id, name, "refused an unknown signal");
+                false
+            }
+        };
+        Self::reply(session, id, ok)
+    }
+
+    async fn x11_request(
+        &mut self,
+        id: ChannelId,
+        _: bool,
+        _: &str,
+        _: &str,
+        _: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(id)
+    }
+}

@@ -1,0 +1,190 @@
+//! `sesh serve`: the listener, its limits and its orderly stop.
+//!
+//! Each accepted connection runs in its own task with a russh session and a
+//! [`handler::ConnectionHandler`]; each session channel runs in its own task
+//! ([`session`]). Shutdown is a future passed in: when it completes the
+//! listener closes, every session hangs up its command and reports how it
+//! ended, and `run` returns once all connections are gone or the grace
+//! period is over.
+
+mod config;
+mod env;
+mod handler;
+mod output;
+mod process;
+mod pty;
+mod request;
+mod session;
+mod stdin;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use color_eyre::eyre::WrapErr;
+use russh::MethodKind;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{Limits, ServerConfig};
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    config: ServerConfig,
+    russh: Arc<russh::server::Config>,
+}
+
+/// Binds the listen address; the one error a caller shows before serving.
+pub async fn bind(config: &ServerConfig) -> color_eyre::Result<TcpListener> {
+    TcpListener::bind(config.listen)
+        .await
+        .wrap_err_with(|| format!("could not listen on {}", config.listen))
+}
+
+/// Serves connections on `listener` until `shutdown` completes, then hangs
+/// up every session and waits (bounded) for them to report.
+pub async fn run(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> color_eyre::Result<()> {
+    let address = listener
+        .local_addr()
+        .wrap_err("could not read the listen address")?;
+    tracing::info!(
+        "listening on {address}, host key {}",
+        crate::keys::fingerprint(config.host_key.public_key())
+    );
+    let grace = config.limits.hangup_grace;
+    let shared = Arc::new(Shared {
+        russh: Arc::new(russh_config(&config)),
+        config,
+    });
+    let stop = CancellationToken::new();
+    let connections = TaskTracker::new();
+    tokio::select! {
+        _ = accept_loop(&listener, &shared, &stop, &connections) => {}
+        _ = shutdown => {}
+    }
+    drop(listener);
+    tracing::info!(
+        connections = connections.len(),
+        "stopping: hanging up every session"
+    );
+    stop.cancel();
+    connections.close();
+    // Commands get SIGHUP now and SIGKILL after `grace`; then they report.
+    let deadline = grace + Duration::from_secs(3);
+    if tokio::time::timeout(deadline, connections.wait()).await.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "stopped before every connection had ended"
+        );
+    }
+    Ok(())
+}
+
+fn russh_config(config: &ServerConfig) -> russh::server::Config {
+    russh::server::Config {
+        // russh's default of 10 minutes would kill a quiet long-running
+        // command; keepalives find dead peers instead.
+        inactivity_timeout: None,
+        keepalive_interval: config.limits.keepalive,
+        keepalive_max: 3,
+        // OpenSSH's first `none` probe should not wait a second.
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        methods: russh::MethodSet::from(&[MethodKind::PublicKey][..]),
+        max_auth_attempts: config.limits.max_auth_tries,
+        keys: vec![config.host_key.clone()],
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+async fn accept_loop(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+    connections: &TaskTracker,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, do not spin.
+                tracing::warn!("could not accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if connections.len() >= shared.config.limits.max_connections {
+            tracing::warn!(%peer, limit = shared.config.limits.max_connections, "refused a connection: too many open");
+            continue;
+        }
+        let shared = shared.clone();
+        let stop = stop.child_token();
+        connections.spawn(async move {
+            if let Err(e) = serve_connection(stream, peer, shared, stop).await {
+                tracing::info!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+}
+
+/// Runs one connection: key exchange and authentication within the login
+/// grace time, then sessions until the client leaves or the server stops.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) -> Result<(), String> {
+    let local = stream.local_addr().map_err(|e| e.to_string())?;
+    let authenticated = Arc::new(AtomicBool::new(false));
+    let sessions = TaskTracker::new();
+    let handler = handler::ConnectionHandler {
+        shared: shared.clone(),
+        peer,
+        local,
+        authenticated: authenticated.clone(),
+        shutdown: stop.clone(),
+        sessions: sessions.clone(),
+        grant: Default::default(),
+        channels: HashMap::new(),
+    };
+    let grace = shared.config.limits.login_grace_time;
+    let login_deadline = tokio::time::Instant::now() + grace;
+    let start = russh::server::run_stream(shared.russh.clone(), stream, handler);
+    let mut running = tokio::time::timeout_at(login_deadline, start)
+        .await
+        .map_err(|_| "login grace time over before key exchange".to_string())?
+        .map_err(|e| e.to_string())?;
+    let handle = running.handle();
+    let authed = || authenticated.load(std::sync::atomic::Ordering::Acquire);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            ended = &mut running => return ended.map_err(|e| e.to_string()),
+            _ = tokio::time::sleep_until(login_deadline), if !authed() => {
+                return Err("login grace time over".to_string());
+            }
+            _ = stop.cancelled(), if !stopping => {
+                stopping = true;
+                // Sessions hang up and report; then the connection goes.
+                let handle = handle.clone();
+                let sessions = sessions.clone();
+                tokio::spawn(async move {
+                    sessions.close();
+                    sessions.wait().await;
+                    let _ = handle
+                        .disconnect(russh::Disconnect::ByApplication, "server stopping".into(), String::new())
+                        .await;
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! What a session channel asked for before its command started (`pty-req`,
+//! `env`) and how an `exec`, `shell` or `subsystem` request becomes a
+//! process to spawn, with forced commands and the environment applied.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::ServerConfig;
+use super::env::{self, SessionFacts};
+use super::process::ProcessSpec;
+use super::pty::WindowSize;
+use crate::keys::authorized_keys::KeyOptions;
+
+/// Most `env` values one channel may set; more are refused.
+const MAX_ENV: usize = 64;
+
+/// The requests that start a command.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Exec(Vec<u8>),
+    Shell,
+    Subsystem(String),
+}
+
+/// A channel's state before (and whether) its command started.
+#[derive(Debug, Default)]
+pub struct SessionSetup {
+    pub started: bool,
+    env: Vec<(String, String)>,
+    pty: Option<(String, WindowSize)>,
+}
+
+/// A command ready to spawn, and how the log names it.
+pub struct Plan {
+    pub spec: ProcessSpec,
+    pub what: String,
+}
+
+impl SessionSetup {
+    /// Records a `pty-req`; only one per channel.
+    pub fn request_pty(&mut self, term: &str, size: WindowSize) -> bool {
+        if self.pty.is_some() {
+            return false;
+        }
+        self.pty = Some((term.to_string(), size));
+        true
+    }
+
+    pub fn has_pty(&self) -> bool {
+        self.pty.is_some()
+    }
+
+    /// A `window-change` before the command started sets the initial size.
+    pub fn request_pty_size(&mut self, size: WindowSize) -> bool {
+        match &mut self.pty {
+            Some((_, current)) => {
+                *current = size;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records an accepted `env` value, the last one for a name winning.
+    pub fn set_env(&mut self, name: &str, value: &str) -> bool {
+        self.env.retain(|(n, _)| n != name);
+        if self.env.len() >= MAX_ENV {
+            return false;
+        }
+        self.env.push((name.to_string(), value.to_string()));
+        true
+    }
+
+    /// Turns a request into a process, or `None` when it is refused (an
+    /// unknown subsystem).
+    pub fn plan(
+        &self,
+        config: &ServerConfig,
+        grant: &KeyOptions,
+        request: Request,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Option<Plan> {
+        let account = &config.account;
+        let shell = account.shell.clone();
+        let asked: Option<Vec<u8>> = match &request {
+            Request::Exec(command) => Some(command.clone()),
+            Request::Shell => None,
+            Request::Subsystem(name) => {
+                let Some(command) = config.subsystems.get(name) else {
+                    tracing::warn!(%peer, name, "refused an unknown subsystem");
+                    return None;
+                };
+                Some(command.clone().into_bytes())
+            }
+        };
+        let what = describe(&request);
+        let (args, arg0, original) = match (&grant.command, asked) {
+            (Some(forced), asked) => {
+                let original = match &request {
+                    Request::Subsystem(name) => Some(name.clone().into_bytes()),
+                    _ => asked,
+                };
+                (shell_command(forced.as_bytes()), None, original)
+            }
+            (None, Some(command)) => (shell_command(&command), None, None),
+            (None, None) => (Vec::new(), Some(login_name(&shell)), None),
+        };
+        let facts = SessionFacts {
+            account,
+            peer,
+            local,
+            term: self.pty.as_ref().map(|(term, _)| term.as_str()),
+            original_command: original.as_deref(),
+        };
+        let cwd = if account.home.is_dir() {
+            account.home.clone()
+        } else {
+            "/".into()
+        };
+        let spec = ProcessSpec {
+            program: shell,
+            args,
+            arg0,
+            env: env::build(&self.env, &grant.environment, &facts),
+            cwd,
+            pty: self.pty.as_ref().map(|(_, size)| *size),
+        };
+        Some(Plan { spec, what })
+    }
+}
+
+/// `-c COMMAND` for the login shell; the bytes go through as they are.
+fn shell_command(command: &[u8]) -> Vec<OsString> {
+    use std::os::unix::ffi::OsStringExt;
+    vec!["-c".into(), OsString::from_vec(command.to_vec())]
+}
+
+/// `argv[0]` of a login shell: `-` and the shell's file name.
+fn login_name(shell: &Path) -> OsString {
+    let mut name = OsString::from("-");
+    name.push(shell.file_name().unwrap_or(shell.as_os_str()));
+    name
+}
+
+/// The request as the session log names it, cut short when long.
+fn describe(request: &Request) -> String {
+    let text = match request {
+        Request::Exec(command) => String::from_utf8_lossy(command).into_owned(),
+        Request::Shell => "(shell)".to_string(),
+        Request::Subsystem(name) => format!("(subsystem {name})"),
+    };
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}

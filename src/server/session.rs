@@ -1,0 +1,256 @@
+//! One session channel, from open to close: this task owns the channel, the
+//! command and the order in which the client hears about them.
+//!
+//! The order is always: data and extended data; EOF once both output
+//! streams have ended and all they gave was queued; `exit-status` or
+//! `exit-signal`; CLOSE once the command has been reaped. When the client
+//! closes the channel or the connection ends first, the command's process
+//! group gets SIGHUP, then SIGKILL after a grace period, and nothing more
+//! is sent.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use russh::server::{Handle, Msg};
+use russh::{Channel, ChannelId, ChannelWriteHalf};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::output::{self, Stream};
+use super::process::{self, Ending, Process, ProcessIo};
+use super::pty::WindowSize;
+use super::stdin::{self, InputReceiver, StdinSink};
+
+/// What the connection's handler tells a session, in the order the client
+/// asked for it. The handler has already answered the client.
+pub enum Control {
+    /// The command is running; `what` describes it for the log.
+    Started { process: Box<Process>, what: String },
+    /// Send this signal to the command's process group.
+    Signal(i32),
+    /// Resize the pty.
+    Resize(WindowSize),
+}
+
+/// What a session needs from its connection.
+pub struct SessionContext {
+    pub handle: Handle,
+    /// Cancelled when the server stops: hang up, report, close.
+    pub shutdown: CancellationToken,
+    /// Time between SIGHUP and SIGKILL.
+    pub hangup_grace: Duration,
+}
+
+/// Runs one session channel to its end.
+pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Control>, ctx: SessionContext) {
+    let id = channel.id();
+    let (read_half, write_half) = channel.split();
+    let write_half = Arc::new(write_half);
+    let gone = CancellationToken::new();
+    let counters = Counters::default();
+    let (input_tx, input_rx) = stdin::queue(stdin::BUDGET);
+    let reader = tokio::spawn(stdin::read_channel(
+        read_half,
+        input_tx,
+        gone.clone(),
+        counters.bytes_in.clone(),
+    ));
+
+    let started = tokio::select! {
+        started = wait_for_start(&mut control) => started,
+        _ = gone.cancelled() => None,
+        _ = ctx.shutdown.cancelled() => {
+            let _ = write_half.close().await;
+            None
+        }
+    };
+    if let Some((process, what)) = started {
+        let span = tracing::info_span!("session", channel = %id, command = %what);
+        let begun = Instant::now();
+        tracing::info!(parent: &span, "session started");
+        let mut supervisor = Supervisor {
+            ctx: &ctx,
+            control: &mut control,
+            gone: &gone,
+            counters: &counters,
+        };
+        let outcome = supervisor
+            .supervise(process, input_rx, write_half.clone())
+            .instrument(span.clone())
+            .await;
+        if !outcome.hung_up {
+            report(id, &ctx.handle, &write_half, outcome.ending).await;
+        }
+        tracing::info!(
+            parent: &span,
+            ending = %outcome.ending.map_or_else(|| "unknown".to_string(), |e| e.to_string()),
+            hung_up = outcome.hung_up,
+            bytes_in = counters.bytes_in.load(Ordering::Relaxed),
+            bytes_out = counters.bytes_out.load(Ordering::Relaxed),
+            duration_ms = begun.elapsed().as_millis() as u64,
+            "session ended"
+        );
+    }
+    // After a server-side CLOSE russh never delivers the client's reply to
+    // the channel, so the reader would wait for the connection's end.
+    reader.abort();
+}
+
+async fn wait_for_start(control: &mut mpsc::UnboundedReceiver<Control>) -> Option<(Box<Process>, String)> {
+    while let Some(message) = control.recv().await {
+        // Signals and resizes before the start were refused by the handler.
+        if let Control::Started { process, what } = message {
+            return Some((process, what));
+        }
+    }
+    None
+}
+
+/// Sends how the command ended, then CLOSE.
+async fn report(id: ChannelId, handle: &Handle, channel: &ChannelWriteHalf<Msg>, ending: Option<Ending>) {
+    match ending {
+        Some(Ending::Exited(code)) => {
+            let _ = channel.exit_status(code).await;
+        }
+        Some(Ending::Killed { signo, core_dumped }) => {
+            let sig = crate::signals::sig_from_name(&crate::signals::wire_name(signo));
+            let _ = handle
+                .exit_signal_request(id, sig, core_dumped, String::new(), String::new())
+                .await;
+        }
+        None => {}
+    }
+    let _ = channel.close().await;
+}
+
+#[derive(Default)]
+struct Counters {
+    bytes_in: Arc<AtomicU64>,
+    bytes_out: Arc<AtomicU64>,
+}
+
+struct Outcome {
+    ending: Option<Ending>,
+    /// The client went away: nothing more may be sent.
+    hung_up: bool,
+}
+
+struct Supervisor<'a> {
+    ctx: &'a SessionContext,
+    control: &'a mut mpsc::UnboundedReceiver<Control>,
+    gone: &'a CancellationToken,
+    counters: &'a Counters,
+}
+
+impl Supervisor<'_> {
+    /// Runs the command's streams and waits until it has exited and its
+    /// output has ended (or been abandoned after a hang-up). Sends EOF when
+    /// the output ends, if the client is still there.
+    async fn supervise(
+        &mut self,
+        process: Box<Process>,
+        input: InputReceiver,
+        channel: Arc<ChannelWriteHalf<Msg>>,
+    ) -> Outcome {
+        let Process { mut child, pgid, io } = *process;
+        let (exited_tx, exited_rx) = watch::channel(false);
+        let (stdin_task, mut outputs, pty) = self.start_streams(io, input, channel.clone(), exited_rx);
+
+        let mut status: Option<Ending> = None;
+        let mut outputs_done = false;
+        let mut hung_up = false;
+        let mut stopping = false;
+        let mut kill_at: Option<tokio::time::Instant> = None;
+        let mut control_open = true;
+        while status.is_none() || !outputs_done {
+            tokio::select! {
+                waited = child.wait(), if status.is_none() => {
+                    status = Some(waited.map_or(Ending::Exited(255), Ending::from));
+                    let _ = exited_tx.send(true);
+                }
+                _ = &mut outputs, if !outputs_done => {
+                    outputs_done = true;
+                    if !hung_up {
+                        let _ = channel.eof().await;
+                    }
+                }
+                message = self.control.recv(), if control_open => match message {
+                    Some(Control::Signal(signo)) => process::signal_group(pgid, signo),
+                    Some(Control::Resize(size)) => {
+                        if let Some(master) = &pty {
+                            let _ = master.resize(size);
+                        }
+                    }
+                    Some(Control::Started { .. }) => {}
+                    None => control_open = false,
+                },
+                _ = self.gone.cancelled(), if !hung_up => {
+                    hung_up = true;
+                    outputs.abort();
+                    outputs_done = true;
+                    kill_at.get_or_insert_with(|| hang_up(pgid, self.ctx.hangup_grace));
+                }
+                _ = self.ctx.shutdown.cancelled(), if !stopping => {
+                    stopping = true;
+                    kill_at.get_or_insert_with(|| hang_up(pgid, self.ctx.hangup_grace));
+                }
+                _ = sleep_until(kill_at), if kill_at.is_some() => {
+                    process::signal_group(pgid, libc::SIGKILL);
+                    kill_at = None;
+                }
+            }
+        }
+        stdin_task.abort();
+        Outcome {
+            ending: status,
+            hung_up,
+        }
+    }
+
+    fn start_streams(
+        &self,
+        io: ProcessIo,
+        input: InputReceiver,
+        channel: Arc<ChannelWriteHalf<Msg>>,
+        exited: watch::Receiver<bool>,
+    ) -> (JoinHandle<()>, JoinHandle<()>, Option<Arc<super::pty::PtyMaster>>) {
+        let bytes_out = self.counters.bytes_out.clone();
+        match io {
+            ProcessIo::Pipes {
+                stdin,
+                stdout,
+                stderr,
+            } => {
+                let stdin_task = tokio::spawn(stdin::write_stdin(input, StdinSink::Pipe(stdin)));
+                let outputs = tokio::spawn(async move {
+                    tokio::join!(
+                        output::pump_pipe(stdout, channel.clone(), Stream::Stdout, bytes_out.clone()),
+                        output::pump_pipe(stderr, channel, Stream::Stderr, bytes_out),
+                    );
+                });
+                (stdin_task, outputs, None)
+            }
+            ProcessIo::Pty(master) => {
+                let stdin_task = tokio::spawn(stdin::write_stdin(input, StdinSink::Pty(master.clone())));
+                let outputs = tokio::spawn(output::pump_pty(master.clone(), channel, exited, bytes_out));
+                (stdin_task, outputs, Some(master))
+            }
+        }
+    }
+}
+
+/// SIGHUP to the group now; returns when SIGKILL is due.
+fn hang_up(pgid: i32, grace: Duration) -> tokio::time::Instant {
+    process::signal_group(pgid, libc::SIGHUP);
+    tokio::time::Instant::now() + grace
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
