@@ -1,1 +1,10 @@
+//! Integration tests: the real `sesh` binary against the real OpenSSH
+//! tools, and a russh client for what those cannot show. One test binary,
+//! so the heavy dependencies link once.
 
+mod support;
+
+mod serve_auth;
+mod serve_lifecycle;
+mod serve_openssh;
+mod serve_russh;

@@ -10,6 +10,7 @@
 mod config;
 mod env;
 mod handler;
+mod input_queue;
 mod output;
 mod process;
 mod pty;

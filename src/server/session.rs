@@ -19,10 +19,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::input_queue::InputQueue;
 use super::output::{self, Stream};
 use super::process::{self, Ending, Process, ProcessIo};
 use super::pty::WindowSize;
-use super::stdin::{self, InputReceiver, StdinSink};
+use super::stdin::{self, StdinSink};
 
 /// What the connection's handler tells a session, in the order the client
 /// asked for it. The handler has already answered the client.
@@ -51,10 +52,10 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
     let write_half = Arc::new(write_half);
     let gone = CancellationToken::new();
     let counters = Counters::default();
-    let (input_tx, input_rx) = stdin::queue(stdin::BUDGET);
+    let input = InputQueue::new();
     let reader = tokio::spawn(stdin::read_channel(
         read_half,
-        input_tx,
+        input.clone(),
         gone.clone(),
         counters.bytes_in.clone(),
     ));
@@ -78,7 +79,7 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
             counters: &counters,
         };
         let outcome = supervisor
-            .supervise(process, input_rx, write_half.clone())
+            .supervise(process, input.clone(), write_half.clone())
             .instrument(span.clone())
             .await;
         if !outcome.hung_up {
@@ -97,6 +98,7 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
     // After a server-side CLOSE russh never delivers the client's reply to
     // the channel, so the reader would wait for the connection's end.
     reader.abort();
+    input.discard();
 }
 
 async fn wait_for_start(control: &mut mpsc::UnboundedReceiver<Control>) -> Option<(Box<Process>, String)> {
@@ -152,7 +154,7 @@ impl Supervisor<'_> {
     async fn supervise(
         &mut self,
         process: Box<Process>,
-        input: InputReceiver,
+        input: InputQueue,
         channel: Arc<ChannelWriteHalf<Msg>>,
     ) -> Outcome {
         let Process { mut child, pgid, io } = *process;
@@ -213,7 +215,7 @@ impl Supervisor<'_> {
     fn start_streams(
         &self,
         io: ProcessIo,
-        input: InputReceiver,
+        input: InputQueue,
         channel: Arc<ChannelWriteHalf<Msg>>,
         exited: watch::Receiver<bool>,
     ) -> (JoinHandle<()>, JoinHandle<()>, Option<Arc<super::pty::PtyMaster>>) {

@@ -1,0 +1,105 @@
+//! Who gets in: wrong keys, wrong user names and unknown `authorized_keys`
+//! options are refused, and the server keeps serving.
+
+use std::time::Duration;
+
+use crate::support::client::{Client, current_user};
+use crate::support::{Keys, Server, describe};
+
+/// A key not in `authorized_keys` is refused by ssh (exit 255); the right
+/// key still works afterwards.
+#[test]
+fn wrong_key_refused() {
+    let server = Server::start(&[]);
+    let output = crate::support::ssh_with(&server.ssh_command(&server.keys.stranger()), "echo in", b"");
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    assert!(output.stdout.is_empty());
+    assert_eq!(server.ssh("echo in", b"").stdout, b"in\n");
+}
+
+/// Only the server's own account may log in.
+#[tokio::test]
+async fn wrong_user_refused() {
+    let server = Server::start(&[]);
+    let refused = Client::connect(server.addr, &server.keys.identity(), "not-the-account").await;
+    assert_eq!(refused.err().as_deref(), Some("auth: refused"));
+    assert!(
+        Client::connect(server.addr, &server.keys.identity(), &current_user())
+            .await
+            .is_ok()
+    );
+}
+
+/// A line with an option sesh does not understand is skipped with a
+/// warning naming the line; other lines still work.
+#[test]
+fn unknown_option_line_skipped() {
+    let keys = Keys::new();
+    let public = std::fs::read_to_string(keys.path("id.pub")).unwrap();
+    let stranger = std::fs::read_to_string(keys.path("other_id.pub")).unwrap();
+    std::fs::write(
+        keys.authorized_keys(),
+        format!("frobnicate=\"yes\" {public}{stranger}"),
+    )
+    .unwrap();
+    let server = Server::start_with(keys, &[]);
+    let refused = server.ssh("echo in", b"");
+    assert_eq!(refused.status.code(), Some(255), "{}", describe(&refused));
+    let admitted = crate::support::ssh_with(&server.ssh_command(&server.keys.stranger()), "echo in", b"");
+    assert_eq!(admitted.stdout, b"in\n", "{}", describe(&admitted));
+    assert!(
+        server.log().contains("line 1: unsupported option"),
+        "{}",
+        server.log()
+    );
+}
+
+/// `command=` forces the command and sets SSH_ORIGINAL_COMMAND;
+/// `environment=` is set; `no-pty` refuses a pty.
+#[tokio::test]
+async fn forced_command_and_options() {
+    let keys = Keys::new();
+    let public = std::fs::read_to_string(keys.path("id.pub")).unwrap();
+    let line = format!(
+        "command=\"echo forced: $SSH_ORIGINAL_COMMAND $GREETING, there\",environment=\"GREETING=hi you\",no-pty {public}"
+    );
+    std::fs::write(keys.authorized_keys(), line).unwrap();
+    let server = Server::start_with(keys, &[]);
+    let output = server.ssh("echo asked", b"");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "forced: echo asked hi you, there\n",
+        "{}",
+        describe(&output)
+    );
+    let client = Client::login(server.addr, &server.keys.identity()).await;
+    let channel = client.channel().await;
+    channel
+        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        .await
+        .unwrap();
+    channel.exec(true, "x").await.unwrap();
+    channel.eof().await.unwrap();
+    let transcript = crate::support::client::collect(channel, Duration::from_secs(20)).await;
+    assert_eq!(
+        transcript.events[0],
+        crate::support::client::Event::Failure,
+        "{transcript:?}"
+    );
+}
+
+/// `from=` admits only matching peers.
+#[test]
+fn from_option_restricts_peers() {
+    let keys = Keys::new();
+    let public = std::fs::read_to_string(keys.path("id.pub")).unwrap();
+    std::fs::write(keys.authorized_keys(), format!("from=\"10.0.0.0/8\" {public}")).unwrap();
+    let server = Server::start_with(keys, &[]);
+    assert_eq!(server.ssh("true", b"").status.code(), Some(255));
+    std::fs::write(
+        server.keys.authorized_keys(),
+        format!("from=\"127.0.0.*,!127.0.0.2\" {public}"),
+    )
+    .unwrap();
+    assert_eq!(server.ssh("echo in", b"").stdout, b"in\n");
+}

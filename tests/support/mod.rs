@@ -1,0 +1,284 @@
+//! Test peers: the real `sesh` binary started on a free loopback port, the
+//! real OpenSSH client, and a russh client for what `ssh` cannot show.
+
+pub mod client;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A temporary directory with a client key pair (ed25519, OpenSSH format)
+/// and an `authorized_keys` that admits it.
+pub struct Keys {
+    pub dir: tempfile::TempDir,
+}
+
+impl Keys {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys = Self { dir };
+        keygen(&keys.identity());
+        keygen(&keys.path("other_id"));
+        let public = std::fs::read_to_string(keys.path("id.pub")).unwrap();
+        std::fs::write(keys.authorized_keys(), public).unwrap();
+        keys
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The key `authorized_keys` admits.
+    pub fn identity(&self) -> PathBuf {
+        self.path("id")
+    }
+
+    /// A key nobody admits.
+    pub fn stranger(&self) -> PathBuf {
+        self.path("other_id")
+    }
+
+    pub fn authorized_keys(&self) -> PathBuf {
+        self.path("authorized_keys")
+    }
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "sesh-test", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs (package openssh-client)");
+    assert!(status.success(), "ssh-keygen failed");
+}
+
+/// A running `sesh serve`; stopped with SIGTERM when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub keys: Keys,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `sesh serve` with an ephemeral host key, the test's
+    /// authorized keys and `extra` arguments.
+    pub fn start(extra: &[&str]) -> Self {
+        Self::start_with(Keys::new(), extra)
+    }
+
+    pub fn start_with(keys: Keys, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sesh"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--ephemeral-host-key",
+                "--authorized-keys",
+            ])
+            .arg(keys.authorized_keys())
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sesh serve starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let addr = addr.split(',').next().unwrap().trim().to_string();
+                    let _ = tx.send(addr);
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr.parse().expect("listen address"),
+            Err(_) => panic!("sesh serve did not start: {}", log.lock().unwrap()),
+        };
+        Self {
+            child,
+            addr,
+            keys,
+            log,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        send_signal(self.child.id() as i32, libc::SIGTERM);
+        wait_with_deadline(&mut self.child, within)
+    }
+
+    /// Runs a command through the OpenSSH client with `input` on its stdin.
+    pub fn ssh(&self, command: &str, input: &[u8]) -> Output {
+        ssh_with(&self.ssh_command(&self.keys.identity()), command, input)
+    }
+
+    /// The OpenSSH client set up for this server, without the command.
+    pub fn ssh_command(&self, identity: &Path) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .arg("-p")
+            .arg(self.port().to_string())
+            .arg("-i")
+            .arg(identity)
+            .args([
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "ConnectTimeout=20",
+                "127.0.0.1",
+            ]);
+        command
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.terminate(Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `command` with `input` written from a thread (so a large input
+/// cannot deadlock against a large output) and a 120 s limit.
+pub fn ssh_with(base: &Command, command: &str, input: &[u8]) -> Output {
+    let mut cmd = Command::new(base.get_program());
+    cmd.args(base.get_args()).arg(command);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("ssh runs (package openssh-client)");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let pid = child.id() as i32;
+    let watchdog = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+            if !alive(pid) {
+                return;
+            }
+        }
+        send_signal(pid, libc::SIGKILL);
+    });
+    let output = child.wait_with_output().expect("ssh output");
+    let _ = writer.join();
+    let _ = watchdog.join();
+    output
+}
+
+pub fn send_signal(pid: i32, signo: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid, signo) };
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Whether a pid is gone entirely (neither running nor a zombie).
+pub fn gone(pid: i32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Polls `condition` every 50 ms until it holds or `within` passes,
+/// without blocking the runtime, so the client's own tasks keep running.
+pub async fn eventually_async(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    true
+}
+
+pub fn wait_with_deadline(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Resident memory of a process in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
+pub fn pattern_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// A readable summary of a failed `ssh` run.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout[..output.stdout.len().min(2000)]),
+        String::from_utf8_lossy(&output.stderr[..output.stderr.len().min(2000)])
+    )
+}
