@@ -171,10 +171,12 @@ impl Supervisor<'_> {
             tokio::select! {
                 waited = child.wait(), if status.is_none() => {
                     status = Some(waited.map_or(Ending::Exited(255), Ending::from));
+                    tracing::debug!("command exited");
                     let _ = exited_tx.send(true);
                 }
                 _ = &mut outputs, if !outputs_done => {
                     outputs_done = true;
+                    tracing::debug!("output ended");
                     if !hung_up {
                         let _ = channel.eof().await;
                     }
