@@ -21,6 +21,13 @@ pub struct Cli {
 pub enum Command {
     /// Run an embedded SSH server that runs a local command for each session
     Serve(ServeArgs),
+    /// Write shell completions and man pages under DIR (for packagers)
+    #[command(hide = true)]
+    Generate {
+        /// Directory that gets `completions/` and `man/`
+        #[arg(value_hint = ValueHint::DirPath)]
+        dir: PathBuf,
+    },
 }
 
 /// How much sesh tells on stderr.

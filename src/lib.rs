@@ -4,11 +4,13 @@
 //!   command to each session channel and reports exactly how it ended.
 //! - [`keys`]: host keys and `authorized_keys` in OpenSSH's formats.
 //! - [`signals`]: signal names on the wire and numbers on this machine.
-//! - [`cli`], [`duration`], [`pattern`], [`logging`], [`shutdown`]: the
-//!   command line and the small pieces every part shares.
+//! - [`cli`], [`generate`], [`duration`], [`pattern`], [`logging`],
+//!   [`shutdown`]: the command line, its completions and man pages, and the
+//!   small pieces every part shares.
 
 pub mod cli;
 pub mod duration;
+pub mod generate;
 pub mod keys;
 pub mod logging;
 pub mod pattern;

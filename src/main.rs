@@ -9,7 +9,15 @@ use sesh::server::{self, ServerConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = &cli.command;
+    let args = match &cli.command {
+        Command::Serve(args) => args,
+        Command::Generate { dir } => {
+            return match sesh::generate::write_all(dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("{e:#}")),
+            };
+        }
+    };
     sesh::logging::init(args.verbosity);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

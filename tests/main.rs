@@ -4,6 +4,7 @@
 
 mod support;
 
+mod generated;
 mod serve_auth;
 mod serve_lifecycle;
 mod serve_openssh;

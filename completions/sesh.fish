@@ -1,0 +1,52 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sesh_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_sesh_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sesh_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sesh_using_subcommand
+    set -l cmd (__fish_sesh_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sesh -n "__fish_sesh_needs_command" -s h -l help -d 'Print help'
+complete -c sesh -n "__fish_sesh_needs_command" -s V -l version -d 'Print version'
+complete -c sesh -n "__fish_sesh_needs_command" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
+complete -c sesh -n "__fish_sesh_needs_command" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
+complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-key -d 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l authorized-keys -d 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l accept-env -d 'Environment variable names clients may set (`*` and `?` wildcards); repeatable [default: LANG LC_*]' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l subsystem -d 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-connections -d 'Most connections open at once; more are refused' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-sessions -d 'Most session channels open at once on one connection' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-auth-tries -d 'Most authentication attempts on one connection' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l login-grace-time -d 'Time a connection has to authenticate before it is dropped' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l hangup-grace -d 'After a hang-up (client gone, server stopping), time a command has between SIGHUP and SIGKILL' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l keepalive -d 'Interval of keepalive probes to clients (0 turns them off); three unanswered probes drop the connection' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l ephemeral-host-key -d 'Use a new in-memory host key that is never written (for tests)'
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c sesh -n "__fish_sesh_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c sesh -n "__fish_sesh_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
