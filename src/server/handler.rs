@@ -74,7 +74,7 @@ impl ConnectionHandler {
         let Some(entry) = self.channels.get_mut(&id) else {
             return false;
         };
-        if entry.setup.started {
+        if entry.setup.started || entry.control.is_closed() {
             tracing::warn!(peer = %self.peer, channel = %id, "refused a second command on one channel");
             return false;
         }
@@ -84,21 +84,27 @@ impl ConnectionHandler {
         else {
             return false;
         };
-        match super::process::spawn(&plan.spec) {
-            Ok(process) => {
-                entry.setup.started = true;
-                entry
-                    .control
-                    .send(Control::Started {
-                        process: Box::new(process),
-                        what: plan.what,
-                    })
-                    .is_ok()
-            }
+        let process = match super::process::spawn(&plan.spec) {
+            Ok(process) => process,
             Err(e) => {
                 tracing::error!(peer = %self.peer, channel = %id, "could not start {}: {e}", plan.what);
+                return false;
+            }
+        };
+        entry.setup.started = true;
+        let started = Control::Started {
+            process: Box::new(process),
+            what: plan.what,
+        };
+        match entry.control.send(started) {
+            Ok(()) => true,
+            Err(mpsc::error::SendError(Control::Started { process, .. })) => {
+                // The channel ended while the command started: nobody will
+                // ever read it, so it must not outlive this moment.
+                super::process::signal_group(process.pgid, libc::SIGKILL);
                 false
             }
+            Err(_) => false,
         }
     }
 
@@ -152,6 +158,8 @@ impl russh::server::Handler for ConnectionHandler {
         let (control, control_rx) = mpsc::unbounded_channel();
         let context = SessionContext {
             handle: session.handle(),
+            peer: self.peer,
+            user: self.shared.config.account.name.clone(),
             shutdown: self.shutdown.clone(),
             hangup_grace: self.shared.config.limits.hangup_grace,
         };

@@ -39,6 +39,9 @@ pub enum Control {
 /// What a session needs from its connection.
 pub struct SessionContext {
     pub handle: Handle,
+    /// For the session's log lines.
+    pub peer: std::net::SocketAddr,
+    pub user: String,
     /// Cancelled when the server stops: hang up, report, close.
     pub shutdown: CancellationToken,
     /// Time between SIGHUP and SIGKILL.
@@ -69,7 +72,7 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
         }
     };
     if let Some((process, what)) = started {
-        let span = tracing::info_span!("session", channel = %id, command = %what);
+        let span = tracing::info_span!("session", peer = %ctx.peer, user = %ctx.user, channel = %id, command = %what);
         let begun = Instant::now();
         tracing::info!(parent: &span, "session started");
         let mut supervisor = Supervisor {
