@@ -72,11 +72,11 @@ fn no_trailing_output_lost() {
 fn stderr_after_stdout_closed() {
     let server = Server::start(&[]);
     let output = server.ssh("echo early; exec 1>&-; sleep 3; seq 1 150000 >&2; exit 3", b"");
-    let expected: String = (1..=150000).map(|n| format!("{n}\n")).collect();
+    let expected = crate::support::seq(150000);
     assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
     assert_eq!(output.stdout, b"early\n");
     assert!(
-        output.stderr == expected.as_bytes(),
+        output.stderr == expected,
         "stderr: {} of {} bytes",
         output.stderr.len(),
         expected.len()
@@ -123,10 +123,10 @@ fn slow_reader_gets_everything() {
         std::thread::sleep(Duration::from_millis(2));
     }
     let status = child.wait().unwrap();
-    let expected: String = (1..=500000).map(|n| format!("{n}\n")).collect();
+    let expected = crate::support::seq(500000);
     assert!(status.success());
     assert!(
-        received == expected.as_bytes(),
+        received == expected,
         "got {} of {} bytes",
         received.len(),
         expected.len()

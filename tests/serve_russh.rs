@@ -210,9 +210,9 @@ async fn ten_concurrent_channels() {
     });
     for (i, transcript) in futures::future::join_all(runs).await {
         transcript.assert_order();
-        let expected: String = (1..=20000 + i).map(|n| format!("{n}\n")).collect();
-        assert!(transcript.stdout == expected.as_bytes(), "channel {i}");
-        assert_eq!(transcript.exit_status(), Some(i as u32));
+        let expected = crate::support::seq(20000 + i);
+        assert!(transcript.stdout == expected, "channel {i}");
+        assert_eq!(transcript.exit_status(), Some(i));
     }
 }
 
@@ -279,10 +279,10 @@ async fn paused_reader_gets_everything_with_bounded_memory() {
     let during = rss_kib(server.child.id());
     let transcript = collect(channel, Duration::from_secs(60)).await;
     transcript.assert_order();
-    let expected: String = (1..=3000000).map(|n| format!("{n}\n")).collect();
+    let expected = crate::support::seq(3000000);
     assert!(expected.len() > 20_000_000);
     assert!(
-        transcript.stdout == expected.as_bytes(),
+        transcript.stdout == expected,
         "got {} of {} bytes",
         transcript.stdout.len(),
         expected.len()

@@ -108,6 +108,14 @@ impl ConnectionHandler {
         }
     }
 
+    /// Applies a request that is only valid before the command starts.
+    fn before_start(&mut self, id: ChannelId, apply: impl FnOnce(&mut SessionSetup) -> bool) -> bool {
+        match self.channels.get_mut(&id) {
+            Some(entry) if !entry.setup.started => apply(&mut entry.setup),
+            _ => false,
+        }
+    }
+
     /// Forwards a control message to a running session.
     fn forward(&self, id: ChannelId, message: Control) -> bool {
         match self.channels.get(&id) {
@@ -199,12 +207,7 @@ impl russh::server::Handler for ConnectionHandler {
             pix_width,
             pix_height,
         };
-        let allowed = !self.grant.no_pty;
-        let ok = allowed
-            && match self.channels.get_mut(&id) {
-                Some(entry) if !entry.setup.started => entry.setup.request_pty(term, size),
-                _ => false,
-            };
+        let ok = !self.grant.no_pty && self.before_start(id, |setup| setup.request_pty(term, size));
         Self::reply(session, id, ok)
     }
 
@@ -219,11 +222,7 @@ impl russh::server::Handler for ConnectionHandler {
         if !accepted {
             tracing::debug!(peer = %self.peer, channel = %id, name, "refused env request");
         }
-        let ok = accepted
-            && match self.channels.get_mut(&id) {
-                Some(entry) if !entry.setup.started => entry.setup.set_env(name, value),
-                _ => false,
-            };
+        let ok = accepted && self.before_start(id, |setup| setup.set_env(name, value));
         Self::reply(session, id, ok)
     }
 

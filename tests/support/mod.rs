@@ -273,6 +273,11 @@ pub fn pattern_bytes(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// What `seq 1 n` prints.
+pub fn seq(n: u32) -> Vec<u8> {
+    (1..=n).map(|i| format!("{i}\n")).collect::<String>().into_bytes()
+}
+
 /// A readable summary of a failed `ssh` run.
 pub fn describe(output: &Output) -> String {
     format!(
