@@ -23,6 +23,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand serve 'Run an embedded SSH server that runs a local command for each session'
+            cand exec 'Run a command on a remote host; its exit status becomes sesh''s'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -48,6 +49,29 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sesh;exec'= {
+            cand -i 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand --identity 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand --known-hosts 'Known hosts file [default: ~/.ssh/known_hosts]'
+            cand --host-key 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written'
+            cand --timeout 'Stop the remote command after this long: TERM, then KILL after --kill-after; exit 124'
+            cand --kill-after 'Time between TERM and KILL when --timeout expires'
+            cand --env 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts'
+            cand --connect-timeout 'Time allowed to connect and finish the SSH handshake'
+            cand --keepalive 'Keepalive interval; three unanswered probes end the session (0 turns them off)'
+            cand --status-json 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)'
+            cand --accept-new 'Trust and remember the host key of a host not yet in known_hosts'
+            cand -n 'Send no stdin: the remote command reads end of file at once'
+            cand -t 'Run the command in a pty, with the local terminal in raw mode'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sesh;generate'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -56,10 +80,13 @@ set edit:completion:arg-completer[sesh] = {|@words|
         }
         &'sesh;help'= {
             cand serve 'Run an embedded SSH server that runs a local command for each session'
+            cand exec 'Run a command on a remote host; its exit status becomes sesh''s'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sesh;help;serve'= {
+        }
+        &'sesh;help;exec'= {
         }
         &'sesh;help;generate'= {
         }

@@ -27,6 +27,7 @@ end
 complete -c sesh -n "__fish_sesh_needs_command" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_needs_command" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
+complete -c sesh -n "__fish_sesh_needs_command" -f -a "exec" -d 'Run a command on a remote host; its exit status becomes sesh\'s'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
@@ -45,8 +46,25 @@ complete -c sesh -n "__fish_sesh_using_subcommand serve" -s v -l verbose -d 'Mor
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l timeout -d 'Stop the remote command after this long: TERM, then KILL after --kill-after; exit 124' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l kill-after -d 'Time between TERM and KILL when --timeout expires' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l env -d 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l connect-timeout -d 'Time allowed to connect and finish the SSH handshake' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l keepalive -d 'Keepalive interval; three unanswered probes end the session (0 turns them off)' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l status-json -d 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s n -d 'Send no stdin: the remote command reads end of file at once'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s t -d 'Run the command in a pty, with the local terminal in raw mode'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s q -l quiet -d 'Only errors on stderr'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "exec" -d 'Run a command on a remote host; its exit status becomes sesh\'s'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

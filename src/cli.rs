@@ -2,6 +2,7 @@
 //! are the user's help text. Logic never sees these types; each subcommand
 //! turns its arguments into a validated config first.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Run an embedded SSH server that runs a local command for each session
     Serve(ServeArgs),
+    /// Run a command on a remote host; its exit status becomes sesh's
+    #[command(after_help = crate::exit::TABLE)]
+    Exec(ExecArgs),
     /// Write shell completions and man pages under DIR (for packagers)
     #[command(hide = true)]
     Generate {
@@ -98,6 +102,92 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub verbosity: Verbosity,
+}
+
+/// `sesh exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Where to run: [user@]host[:port] or ssh://[user@]host[:port]
+    #[arg(value_name = "TARGET", value_hint = ValueHint::Hostname)]
+    pub target: String,
+
+    /// The remote command; its words are joined with spaces, as ssh does
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_hint = ValueHint::CommandWithArguments
+    )]
+    pub command: Vec<OsString>,
+
+    /// Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
+    #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub identity: Vec<PathBuf>,
+
+    /// Known hosts file [default: ~/.ssh/known_hosts]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Trust and remember the host key of a host not yet in known_hosts
+    #[arg(long)]
+    pub accept_new: bool,
+
+    /// Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written
+    #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
+    pub host_key: Option<String>,
+
+    /// Send no stdin: the remote command reads end of file at once
+    #[arg(short = 'n')]
+    pub no_stdin: bool,
+
+    /// Run the command in a pty, with the local terminal in raw mode
+    #[arg(short = 't')]
+    pub tty: bool,
+
+    /// Stop the remote command after this long: TERM, then KILL after --kill-after; exit 124
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub timeout: Option<Duration>,
+
+    /// Time between TERM and KILL when --timeout expires
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub kill_after: Duration,
+
+    /// Set a variable for the remote command (NAME alone sends the local value);
+    /// repeatable; the server decides which it accepts
+    #[arg(long, value_name = "NAME[=VALUE]")]
+    pub env: Vec<String>,
+
+    /// Time allowed to connect and finish the SSH handshake
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub connect_timeout: Duration,
+
+    /// Keepalive interval; three unanswered probes end the session (0 turns them off)
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub keepalive: Duration,
+
+    /// Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub status_json: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+fn parse_fingerprint(text: &str) -> Result<String, String> {
+    match text.strip_prefix("SHA256:") {
+        Some(rest)
+            if !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/') =>
+        {
+            Ok(text.to_string())
+        }
+        _ => Err(format!(
+            "invalid fingerprint {text:?}: expected SHA256:... as ssh-keygen -l prints it"
+        )),
+    }
 }
 
 fn parse_subsystem(text: &str) -> Result<(String, String), String> {

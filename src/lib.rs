@@ -2,20 +2,25 @@
 //!
 //! - [`server`]: `sesh serve`, an embedded SSH server that bridges a local
 //!   command to each session channel and reports exactly how it ended.
-//! - [`keys`]: host keys and `authorized_keys` in OpenSSH's formats.
+//! - [`client`]: `sesh exec`, a script-grade client whose exit code says
+//!   exactly how the remote command ended ([`exit`] owns that contract).
+//! - [`keys`]: host keys, `authorized_keys` and `known_hosts` in OpenSSH's
+//!   formats.
 //! - [`signals`]: signal names on the wire and numbers on this machine.
 //! - [`cli`], [`generate`], [`duration`], [`pattern`], [`logging`],
-//!   [`shutdown`]: the command line, its completions and man pages, and the
+//!   [`os_signals`]: the command line, its completions and man pages, and the
 //!   small pieces every part shares.
 
 pub mod cli;
+pub mod client;
 pub mod duration;
+pub mod exit;
 pub mod generate;
 pub mod keys;
 pub mod logging;
+pub mod os_signals;
 pub mod pattern;
 pub mod server;
-pub mod shutdown;
 pub mod signals;
 
 use std::path::PathBuf;

@@ -8,10 +8,11 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::Verbosity;
 
 /// Installs the global subscriber; call once, before anything logs.
-pub fn init(verbosity: Verbosity) {
+/// `default` is the level without `-v`/`-q`.
+pub fn init(verbosity: Verbosity, default: &str) {
     let level = match (verbosity.quiet, verbosity.verbose) {
         (true, _) => "error",
-        (false, 0) => "info",
+        (false, 0) => default,
         (false, 1) => "debug",
         (false, _) => "trace",
     };

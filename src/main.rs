@@ -1,38 +1,55 @@
 //! The `sesh` binary: parse, set up logging and the runtime, dispatch, and
 //! turn the outcome into an exit code. No logic lives here.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use sesh::cli::{Cli, Command};
+use sesh::client::ExecConfig;
 use sesh::server::{self, ServerConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match &cli.command {
-        Command::Serve(args) => args,
-        Command::Generate { dir } => {
-            return match sesh::generate::write_all(dir) {
+    match &cli.command {
+        Command::Serve(args) => {
+            sesh::logging::init(args.verbosity, "info");
+            match runtime().and_then(|rt| rt.block_on(serve(args))) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("{e:#}")),
-            };
+            }
         }
-    };
-    sesh::logging::init(args.verbosity);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(&format!("could not start the async runtime: {e}")),
-    };
-    match runtime.block_on(serve(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&format!("{e:#}")),
+        Command::Exec(args) => {
+            sesh::logging::init(args.verbosity, "warn");
+            let config = match ExecConfig::from_args(args) {
+                Ok(config) => config,
+                Err(why) => return fail(&why),
+            };
+            let code = match runtime() {
+                Ok(rt) => rt.block_on(sesh::client::execute(&config)),
+                Err(e) => return fail(&format!("{e:#}")),
+            };
+            let _ = std::io::stdout().flush();
+            // Exit now: a blocking read of local stdin may still be pending,
+            // and waiting for it would hang on a terminal or an idle pipe.
+            std::process::exit(i32::from(code));
+        }
+        Command::Generate { dir } => match sesh::generate::write_all(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("{e:#}")),
+        },
     }
+}
+
+fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| color_eyre::eyre::eyre!("could not start the async runtime: {e}"))
 }
 
 async fn serve(args: &sesh::cli::ServeArgs) -> color_eyre::Result<()> {
     let config = ServerConfig::from_args(args)?;
     let listener = server::bind(&config).await?;
-    let shutdown = sesh::shutdown::on_terminate()?;
+    let shutdown = sesh::os_signals::on_terminate()?;
     server::run(config, listener, shutdown).await
 }
 

@@ -4,6 +4,9 @@
 
 mod support;
 
+mod exec_common;
+mod exec_serve;
+mod exec_sshd;
 mod generated;
 mod serve_auth;
 mod serve_lifecycle;

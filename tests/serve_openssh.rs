@@ -1,6 +1,6 @@
 //! The OpenSSH `ssh` client against `sesh serve`.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,9 @@ fn stdin_round_trips_through_cat() {
     let server = Server::start(&[]);
     let data = pattern_bytes(6 * 1024 * 1024, 7);
     for piece in [97, 1024 * 1024] {
-        let output = ssh_in_pieces(&server, "cat", &data, piece);
+        let mut ssh = server.ssh_command(&server.keys.identity());
+        ssh.arg("cat");
+        let output = crate::support::run_in_pieces(ssh, &data, piece);
         assert!(output.status.success(), "{}", describe(&output));
         assert!(
             output.stdout == data,
@@ -151,28 +153,4 @@ fn pty_through_openssh() {
     assert_eq!(output.status.code(), Some(5), "{}", describe(&output));
     assert!(text.contains("tty=yes"), "{text}");
     assert!(text.contains("term=xterm-sesh"), "{text}");
-}
-
-/// Runs `command` with `data` written to ssh's stdin `piece` bytes at a time.
-fn ssh_in_pieces(server: &Server, command: &str, data: &[u8], piece: usize) -> std::process::Output {
-    let mut ssh = server.ssh_command(&server.keys.identity());
-    let mut child = ssh
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || {
-        for chunk in data.chunks(piece) {
-            if stdin.write_all(chunk).and_then(|_| stdin.flush()).is_err() {
-                return;
-            }
-        }
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
 }

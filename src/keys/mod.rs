@@ -3,6 +3,7 @@
 
 pub mod authorized_keys;
 pub mod host_key;
+pub mod known_hosts;
 
 use russh::keys::{HashAlg, PublicKey};
 

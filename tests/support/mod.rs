@@ -2,6 +2,8 @@
 //! real OpenSSH client, and a russh client for what `ssh` cannot show.
 
 pub mod client;
+pub mod exec;
+pub mod sshd;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -46,7 +48,19 @@ impl Keys {
     }
 }
 
-fn keygen(path: &Path) {
+/// The `SHA256:...` fingerprint of a public key file, as ssh-keygen prints it.
+pub fn fingerprint_of(public_key: &Path) -> String {
+    let output = Command::new("ssh-keygen")
+        .arg("-l")
+        .arg("-f")
+        .arg(public_key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    text.split_whitespace().nth(1).expect("a fingerprint").to_string()
+}
+
+pub fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "sesh-test", "-f"])
         .arg(path)
@@ -117,6 +131,13 @@ impl Server {
         self.addr.port()
     }
 
+    /// The host key's `SHA256:...` fingerprint, from the start line.
+    pub fn fingerprint(&self) -> String {
+        let log = self.log();
+        let start = log.find("host key SHA256:").expect("start line") + "host key ".len();
+        log[start..].split_whitespace().next().unwrap().to_string()
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -169,15 +190,20 @@ impl Drop for Server {
     }
 }
 
-/// Runs `command` with `input` written from a thread (so a large input
-/// cannot deadlock against a large output) and a 120 s limit.
+/// Runs `command` through an ssh-like `base` command with `input`.
 pub fn ssh_with(base: &Command, command: &str, input: &[u8]) -> Output {
     let mut cmd = Command::new(base.get_program());
     cmd.args(base.get_args()).arg(command);
+    run_with_input(cmd, input)
+}
+
+/// Runs `cmd` with `input` written from a thread (so a large input cannot
+/// deadlock against a large output) and a 120 s limit.
+pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Output {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("ssh runs (package openssh-client)");
+    let mut child = cmd.spawn().expect("the command runs");
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
     let writer = std::thread::spawn(move || {
@@ -221,6 +247,19 @@ pub fn alive(pid: i32) -> bool {
 /// Whether a pid is gone entirely (neither running nor a zombie).
 pub fn gone(pid: i32) -> bool {
     !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Polls `condition` every 50 ms until it holds or `within` passes
+/// (blocking: for tests without a runtime).
+pub fn wait_for(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
 }
 
 /// Polls `condition` every 50 ms until it holds or `within` passes,
@@ -271,6 +310,27 @@ pub fn pattern_bytes(len: usize, seed: u64) -> Vec<u8> {
             state as u8
         })
         .collect()
+}
+
+/// Runs `command` with `data` written to its stdin `piece` bytes at a time.
+pub fn run_in_pieces(mut command: Command, data: &[u8], piece: usize) -> Output {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || {
+        for chunk in data.chunks(piece) {
+            if stdin.write_all(chunk).and_then(|_| stdin.flush()).is_err() {
+                return;
+            }
+        }
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
 }
 
 /// What `seq 1 n` prints.

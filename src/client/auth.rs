@@ -1,0 +1,184 @@
+//! Public-key authentication for `sesh exec`: keys held by the ssh-agent
+//! first, then identity files. RSA keys sign with rsa-sha2 (modern sshd
+//! refuses SHA-1). An encrypted key asks for its passphrase only when a
+//! terminal can be asked; otherwise it is skipped with the reason, so a
+//! script never hangs on a prompt nobody can answer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use russh::MethodSet;
+use russh::client::{self, Handle};
+use russh::keys::agent::client::AgentClient;
+use russh::keys::{Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
+
+use super::terminal;
+
+/// The identity files tried when none is given.
+pub fn default_identities(home: &Path) -> Vec<PathBuf> {
+    ["id_ed25519", "id_ecdsa", "id_rsa"]
+        .iter()
+        .map(|name| home.join(".ssh").join(name))
+        .collect()
+}
+
+/// Tries every key until one is accepted; `Err` lists what was tried, why
+/// each failed, and which methods the server would accept.
+pub async fn authenticate<H: client::Handler>(
+    handle: &mut Handle<H>,
+    user: &str,
+    identities: &[PathBuf],
+    explicit: bool,
+) -> Result<(), String> {
+    let mut attempt = Attempt {
+        handle,
+        user,
+        tried: Vec::new(),
+        remaining: None,
+        rsa_hash: None,
+    };
+    if attempt.with_agent().await? {
+        return Ok(());
+    }
+    for path in identities {
+        if attempt.with_file(path, explicit).await? {
+            return Ok(());
+        }
+    }
+    Err(attempt.refusal())
+}
+
+struct Attempt<'a, H: client::Handler> {
+    handle: &'a mut Handle<H>,
+    user: &'a str,
+    tried: Vec<String>,
+    remaining: Option<MethodSet>,
+    /// The server's rsa-sha2 choice, asked once and only for RSA keys.
+    rsa_hash: Option<Option<HashAlg>>,
+}
+
+impl<H: client::Handler> Attempt<'_, H> {
+    async fn hash_for(&mut self, key: &PublicKey) -> Option<HashAlg> {
+        if !matches!(key.algorithm(), Algorithm::Rsa { .. }) {
+            return None;
+        }
+        if self.rsa_hash.is_none() {
+            let hash = self
+                .handle
+                .best_supported_rsa_hash()
+                .await
+                .ok()
+                .flatten()
+                .flatten();
+            self.rsa_hash = Some(hash.or(Some(HashAlg::Sha512)));
+        }
+        self.rsa_hash.flatten()
+    }
+
+    fn record(&mut self, result: client::AuthResult) -> bool {
+        match result {
+            client::AuthResult::Success => true,
+            client::AuthResult::Failure {
+                remaining_methods, ..
+            } => {
+                self.remaining = Some(remaining_methods);
+                false
+            }
+        }
+    }
+
+    async fn with_agent(&mut self) -> Result<bool, String> {
+        if std::env::var_os("SSH_AUTH_SOCK").is_none() {
+            return Ok(false);
+        }
+        let mut agent = match AgentClient::connect_env().await {
+            Ok(agent) => agent,
+            Err(e) => {
+                self.tried.push(format!("ssh-agent (unreachable: {e})"));
+                return Ok(false);
+            }
+        };
+        let identities = agent.request_identities().await.unwrap_or_default();
+        if identities.is_empty() {
+            self.tried.push("ssh-agent (no keys)".to_string());
+        }
+        for identity in identities {
+            let key = identity.public_key().into_owned();
+            let hash = self.hash_for(&key).await;
+            self.tried
+                .push(format!("agent key {}", crate::keys::fingerprint(&key)));
+            match self
+                .handle
+                .authenticate_publickey_with(self.user, key, hash, &mut agent)
+                .await
+            {
+                Ok(result) => {
+                    if self.record(result) {
+                        return Ok(true);
+                    }
+                }
+                Err(e) => tracing::debug!("agent signing failed: {e}"),
+            }
+        }
+        Ok(false)
+    }
+
+    async fn with_file(&mut self, path: &Path, explicit: bool) -> Result<bool, String> {
+        let shown = path.display();
+        if !path.exists() {
+            if explicit {
+                self.tried.push(format!("{shown} (not found)"));
+            }
+            return Ok(false);
+        }
+        let key = match load(path) {
+            Ok(key) => key,
+            Err(why) => {
+                self.tried.push(format!("{shown} ({why})"));
+                return Ok(false);
+            }
+        };
+        let hash = self.hash_for(key.public_key()).await;
+        self.tried.push(shown.to_string());
+        let result = self
+            .handle
+            .authenticate_publickey(self.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+            .await
+            .map_err(|e| format!("authentication failed: {e}"))?;
+        Ok(self.record(result))
+    }
+
+    fn refusal(&self) -> String {
+        let tried = if self.tried.is_empty() {
+            "no keys (no ssh-agent, no identity file; give one with -i)".to_string()
+        } else {
+            self.tried.join(", ")
+        };
+        let methods = match &self.remaining {
+            Some(methods) => {
+                let names: Vec<&str> = methods.iter().map(<&str>::from).collect();
+                format!("; the server accepts: {}", names.join(","))
+            }
+            None => String::new(),
+        };
+        format!("tried {tried}{methods}")
+    }
+}
+
+/// Loads a private key, asking for its passphrase on the terminal if it
+/// is encrypted and a terminal is there.
+fn load(path: &Path) -> Result<PrivateKey, String> {
+    match russh::keys::load_secret_key(path, None) {
+        Ok(key) => Ok(key),
+        Err(russh::keys::Error::KeyIsEncrypted) => {
+            let prompt = format!("Enter passphrase for key '{}': ", path.display());
+            let Some(passphrase) = terminal::ask_secret(&prompt) else {
+                return Err(
+                    "encrypted, and no terminal to ask for its passphrase: add it to ssh-agent".into(),
+                );
+            };
+            russh::keys::load_secret_key(path, Some(&passphrase)).map_err(|_| "wrong passphrase".to_string())
+        }
+        Err(e) => Err(format!("unreadable: {e}")),
+    }
+}

@@ -1,0 +1,63 @@
+//! Whether to trust the key a server presents: pinned by fingerprint, or
+//! checked against `known_hosts` (learning unknown hosts only with
+//! `--accept-new`). A changed or revoked key is always refused.
+
+use std::path::PathBuf;
+
+use russh::keys::PublicKey;
+
+use crate::keys::fingerprint;
+use crate::keys::known_hosts::{self, Verdict};
+
+/// How host keys are trusted.
+#[derive(Debug, Clone)]
+pub enum Policy {
+    /// Known hosts only.
+    Strict { known_hosts: PathBuf },
+    /// Known hosts, and unknown ones are learned (OpenSSH's accept-new).
+    AcceptNew { known_hosts: PathBuf },
+    /// Exactly this `SHA256:` fingerprint; the file is not touched.
+    Pin(String),
+}
+
+/// Decides on `key` for `host:port`; `Err` is the one line to show.
+pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
+    let presented = fingerprint(key);
+    let known_hosts = match policy {
+        Policy::Pin(pinned) if *pinned == presented => return Ok(()),
+        Policy::Pin(pinned) => {
+            return Err(format!(
+                "host key of {} is {presented}, not the pinned {pinned}: refusing to connect",
+                known_hosts::host_name(host, port)
+            ));
+        }
+        Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } => known_hosts,
+    };
+    let shown = known_hosts.display();
+    let name = known_hosts::host_name(host, port);
+    let verdict = known_hosts::check(known_hosts, host, port, key)
+        .map_err(|e| format!("could not read known hosts {shown}: {e}"))?;
+    match verdict {
+        Verdict::Known => Ok(()),
+        Verdict::Changed { line } => Err(format!(
+            "HOST KEY CHANGED for {name}: it is now {presented}, which {shown} line {line} does not hold; \
+             someone may be intercepting the connection. If the change is expected, remove the old key \
+             with: ssh-keygen -R '{name}' -f {shown}"
+        )),
+        Verdict::Revoked { line } => Err(format!(
+            "host key {presented} of {name} is revoked in {shown} line {line}: refusing to connect"
+        )),
+        Verdict::Unknown => match policy {
+            Policy::AcceptNew { .. } => {
+                known_hosts::learn(known_hosts, host, port, key)
+                    .map_err(|e| format!("could not add {name} to known hosts {shown}: {e}"))?;
+                eprintln!("sesh: added {name} ({presented}) to {shown}");
+                Ok(())
+            }
+            _ => Err(format!(
+                "host {name} is not known (key {presented}); to trust it, rerun with --accept-new \
+                 or --host-key {presented}"
+            )),
+        },
+    }
+}

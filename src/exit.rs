@@ -1,0 +1,237 @@
+//! The exit-code contract of `sesh exec`: how the remote command (or the
+//! attempt to run it) ended, the code sesh exits with, the one line it
+//! prints, and the JSON record scripts can read.
+//!
+//! | how it ended                          | code      |
+//! |---------------------------------------|-----------|
+//! | exit-status N                         | N         |
+//! | exit-signal NAME                      | 128 + local number of NAME |
+//! | exit-signal with a name we can't map  | 255       |
+//! | closed with neither                   | 255       |
+//! | connection, host key, auth, protocol  | 255       |
+//! | `--timeout` expired                   | 124       |
+//! | second SIGINT (hang up)               | 130       |
+//! | local stdout closed (`\| head -1`)    | 141, silently, as a local SIGPIPE |
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The exit-code table, as printed by `sesh exec --help`.
+pub const TABLE: &str = "\
+Exit codes:
+  N        the remote command exited with status N
+  128+S    the remote command was killed by signal S (143 for TERM, 137 for KILL);
+           stderr: sesh: remote command killed by signal NAME [(core dumped)][: message]
+  255      a signal with no local number, no exit status at all, or a connection,
+           host key, authentication or protocol failure (one line on stderr says which)
+  124      --timeout expired (the remote command got TERM, then KILL)
+  130      a second Ctrl-C hung up the session
+  141      local stdout was closed (like a local command killed by SIGPIPE)";
+
+/// How a `sesh exec` session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// `exit-status`.
+    Exited(u32),
+    /// `exit-signal`, the name as sent.
+    Killed {
+        name: String,
+        core_dumped: bool,
+        message: String,
+    },
+    /// The channel closed with neither.
+    NoStatus,
+    /// `--timeout` expired.
+    TimedOut(Duration),
+    /// A second SIGINT hung up the session.
+    Interrupted,
+    /// Local stdout broke.
+    BrokenPipe,
+    /// Connection, host key, authentication or protocol failure.
+    Failed(String),
+}
+
+impl Ending {
+    /// The code `sesh exec` exits with.
+    pub fn code(&self) -> u8 {
+        match self {
+            Ending::Exited(status) => (*status).min(255) as u8,
+            Ending::Killed { name, .. } => match local_signal(name) {
+                Some(signo) => (128 + signo).min(255) as u8,
+                None => 255,
+            },
+            Ending::NoStatus | Ending::Failed(_) => 255,
+            Ending::TimedOut(_) => 124,
+            Ending::Interrupted => 130,
+            Ending::BrokenPipe => 128 + libc::SIGPIPE as u8,
+        }
+    }
+
+    /// The line for stderr, if any (`verbose` adds one for a plain status).
+    pub fn message(&self, verbose: bool) -> Option<String> {
+        match self {
+            Ending::Exited(status) if verbose => Some(format!("remote command exited with status {status}")),
+            Ending::Exited(_) | Ending::BrokenPipe => None,
+            Ending::Killed {
+                name,
+                core_dumped,
+                message,
+            } => {
+                let mut line = format!("remote command killed by signal {name}");
+                if *core_dumped {
+                    line.push_str(" (core dumped)");
+                }
+                if !message.is_empty() {
+                    line.push_str(": ");
+                    line.push_str(message);
+                }
+                Some(line)
+            }
+            Ending::NoStatus => Some("remote command ended without an exit status".to_string()),
+            Ending::TimedOut(after) => Some(format!("timed out after {}", human(*after))),
+            Ending::Interrupted => Some("interrupted: session hung up".to_string()),
+            Ending::Failed(why) => Some(why.clone()),
+        }
+    }
+
+    /// The machine-readable record.
+    pub fn record(&self, target: &str, duration: Duration) -> Record {
+        let mut record = Record {
+            target: target.to_string(),
+            outcome: "",
+            exit_code: self.code(),
+            exit_status: None,
+            signal: None,
+            core_dumped: None,
+            message: self.message(false),
+            duration_ms: duration.as_millis() as u64,
+        };
+        record.outcome = match self {
+            Ending::Exited(status) => {
+                record.exit_status = Some(*status);
+                "exited"
+            }
+            Ending::Killed {
+                name, core_dumped, ..
+            } => {
+                record.signal = Some(name.clone());
+                record.core_dumped = Some(*core_dumped);
+                "killed"
+            }
+            Ending::NoStatus => "no-status",
+            Ending::TimedOut(_) => "timed-out",
+            Ending::Interrupted => "interrupted",
+            Ending::BrokenPipe => "broken-pipe",
+            Ending::Failed(_) => "failed",
+        };
+        record
+    }
+}
+
+/// One session's ending as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub target: String,
+    /// exited, killed, no-status, timed-out, interrupted, broken-pipe, failed
+    pub outcome: &'static str,
+    pub exit_code: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core_dumped: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// The local number of a signal name as a server sent it: an RFC name, or
+/// `NAME@<this platform>` as sesh serve sends it.
+fn local_signal(name: &str) -> Option<i32> {
+    crate::signals::wire_number(name)
+}
+
+fn human(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.3}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn killed(name: &str, core_dumped: bool) -> Ending {
+        Ending::Killed {
+            name: name.into(),
+            core_dumped,
+            message: String::new(),
+        }
+    }
+
+    /// Every row of the contract maps to its code.
+    #[test]
+    fn codes() {
+        assert_eq!(Ending::Exited(0).code(), 0);
+        assert_eq!(Ending::Exited(44).code(), 44);
+        assert_eq!(Ending::Exited(300).code(), 255);
+        assert_eq!(killed("TERM", false).code(), 143);
+        assert_eq!(killed("KILL", false).code(), 137);
+        assert_eq!(killed("SEGV", true).code(), 139);
+        assert_eq!(killed("SYS@linux", false).code(), 128 + libc::SIGSYS as u8);
+        assert_eq!(killed("SIG@openssh.com", false).code(), 255);
+        assert_eq!(Ending::NoStatus.code(), 255);
+        assert_eq!(Ending::Failed("x".into()).code(), 255);
+        assert_eq!(Ending::TimedOut(Duration::from_secs(1)).code(), 124);
+        assert_eq!(Ending::Interrupted.code(), 130);
+        assert_eq!(Ending::BrokenPipe.code(), 141);
+    }
+
+    /// The stderr lines are the contract's words.
+    #[test]
+    fn messages() {
+        assert_eq!(Ending::Exited(3).message(false), None);
+        assert_eq!(
+            Ending::Exited(3).message(true).unwrap(),
+            "remote command exited with status 3"
+        );
+        assert_eq!(
+            killed("SEGV", true).message(false).unwrap(),
+            "remote command killed by signal SEGV (core dumped)"
+        );
+        let with_message = Ending::Killed {
+            name: "TERM".into(),
+            core_dumped: false,
+            message: "bye".into(),
+        };
+        assert_eq!(
+            with_message.message(false).unwrap(),
+            "remote command killed by signal TERM: bye"
+        );
+        assert_eq!(
+            Ending::NoStatus.message(false).unwrap(),
+            "remote command ended without an exit status"
+        );
+        assert_eq!(
+            Ending::TimedOut(Duration::from_secs(3)).message(false).unwrap(),
+            "timed out after 3s"
+        );
+    }
+
+    /// A remote `exit 143` and a remote SIGTERM share a code but not a record.
+    #[test]
+    fn records_tell_status_from_signal() {
+        let status = serde_json::to_value(Ending::Exited(143).record("h", Duration::ZERO)).unwrap();
+        let signal = serde_json::to_value(killed("TERM", false).record("h", Duration::ZERO)).unwrap();
+        assert_eq!(status["exit_code"], signal["exit_code"]);
+        assert_eq!(status["outcome"], "exited");
+        assert_eq!(status["exit_status"], 143);
+        assert_eq!(signal["outcome"], "killed");
+        assert_eq!(signal["signal"], "TERM");
+        assert!(signal.get("exit_status").is_none());
+    }
+}

@@ -1,0 +1,207 @@
+//! `sesh exec` against `sesh serve`: everything it does against sshd, plus
+//! what sshd cannot show (signal forwarding, --timeout, hang-up).
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::exec_common as common;
+use crate::support::exec::{Remote, sesh_exec};
+use crate::support::{Server, describe, gone, run_with_input, send_signal, wait_for, wait_with_deadline};
+
+fn with_serve(checks: &[fn(&Remote)]) {
+    let server = Server::start(&[]);
+    let remote = Remote::of_serve(&server);
+    for check in checks {
+        check(&remote);
+    }
+}
+
+/// Exit statuses, exit signals and the JSON record.
+#[test]
+fn serve_endings() {
+    with_serve(&[common::exit_statuses, common::exit_signals, common::status_json]);
+}
+
+/// stdin through cat, stream separation, trailing output, `| head -1`.
+#[test]
+fn serve_streams() {
+    with_serve(&[
+        common::stdin_through_cat,
+        common::separation_and_trailing_output,
+        common::broken_pipe_ends_promptly,
+    ]);
+}
+
+/// known_hosts, wrong key, agent, encrypted key without a terminal.
+#[test]
+fn serve_trust_and_auth() {
+    with_serve(&[
+        common::known_hosts_flow,
+        common::wrong_key_refused,
+        common::agent_authentication,
+        common::encrypted_key_without_terminal,
+    ]);
+}
+
+/// A non-RFC signal name maps to its local number (SYS@linux -> 128+31).
+#[test]
+fn platform_signal_names() {
+    with_serve(&[|remote| {
+        let output = remote.exec(&["-n"], "exec perl -e 'kill q(SYS), $$; sleep 5'", b"");
+        assert_eq!(
+            output.status.code(),
+            Some(128 + libc::SIGSYS),
+            "{}",
+            describe(&output)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "sesh: remote command killed by signal SYS@linux\n"
+        );
+    }]);
+}
+
+/// SIGTERM to `sesh exec` is forwarded: the remote trap runs and its exit
+/// code comes back.
+#[test]
+fn local_signals_are_forwarded() {
+    let server = Server::start(&[]);
+    let remote = Remote::of_serve(&server);
+    for (signo, name) in [
+        (libc::SIGTERM, "TERM"),
+        (libc::SIGUSR1, "USR1"),
+        (libc::SIGINT, "INT"),
+    ] {
+        let mut command = remote.command(&["-n"]);
+        command
+            .arg(format!(
+                "trap 'echo trapped-{name}; exit 42' {name}; echo ready; while :; do sleep 0.1; done"
+            ))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        send_signal(child.id() as i32, signo);
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        let status = wait_with_deadline(&mut child, Duration::from_secs(20)).expect("sesh exec ended");
+        assert_eq!(line, format!("trapped-{name}\n"));
+        assert_eq!(status.code(), Some(42));
+    }
+}
+
+/// A second SIGINT hangs up: exit 130, and the remote command is gone.
+#[test]
+fn second_interrupt_hangs_up() {
+    let server = Server::start(&["--hangup-grace", "1s"]);
+    let remote = Remote::of_serve(&server);
+    let mut command = remote.command(&["-n"]);
+    command
+        .arg("trap '' INT; echo $$; while :; do sleep 0.1; done")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line.trim().parse().unwrap();
+    send_signal(child.id() as i32, libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(child.id() as i32, libc::SIGINT);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20)).expect("sesh exec ended");
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        wait_for(Duration::from_secs(10), || gone(pid)),
+        "remote pid {pid} left behind"
+    );
+}
+
+/// `--timeout`: a remote `sleep 60` ends, exit 124 with the line, and no
+/// remote process is left, even one that ignores TERM.
+#[test]
+fn timeout_stops_remote_work() {
+    let server = Server::start(&[]);
+    let remote = Remote::of_serve(&server);
+    for command in [
+        "echo $$; exec sleep 60",
+        "trap '' TERM; echo $$; while :; do sleep 0.1; done",
+    ] {
+        let output = remote.exec(&["-n", "--timeout", "1s", "--kill-after", "1s"], command, b"");
+        assert_eq!(output.status.code(), Some(124), "{}", describe(&output));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "sesh: timed out after 1s\n"
+        );
+        let pid: i32 = String::from_utf8_lossy(&output.stdout).trim().parse().unwrap();
+        assert!(
+            wait_for(Duration::from_secs(10), || gone(pid)),
+            "remote pid {pid} left behind"
+        );
+    }
+}
+
+/// Connection refused and an unresolvable host: 255, one line each.
+#[test]
+fn unreachable_hosts() {
+    let port = crate::support::sshd::free_port();
+    for target in [format!("127.0.0.1:{port}"), "no-such-host.invalid".to_string()] {
+        let mut command = sesh_exec();
+        command
+            .args(["-n", "--connect-timeout", "10s"])
+            .arg(&target)
+            .arg("true");
+        let output = run_with_input(command, b"");
+        let text = String::from_utf8_lossy(&output.stderr).to_string();
+        assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("sesh: could not"), "{text}");
+    }
+}
+
+/// `--env` values reach the command when the server accepts them.
+#[test]
+fn env_is_sent() {
+    with_serve(&[|remote| {
+        let output = remote.exec(
+            &["-n", "--env", "LANG=C.sesh", "--env", "LC_SESH=x"],
+            "echo $LANG $LC_SESH",
+            b"",
+        );
+        assert_eq!(output.stdout, b"C.sesh x\n", "{}", describe(&output));
+    }]);
+}
+
+/// `-t`: the command runs in a pty; without it, no pty.
+#[test]
+fn pty_only_with_t() {
+    with_serve(&[|remote| {
+        let output = remote.exec(&["-n", "-t"], "test -t 1 && echo tty", b"");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "tty",
+            "{}",
+            describe(&output)
+        );
+        let output = remote.exec(&["-n"], "test -t 1 || echo notty", b"");
+        assert_eq!(output.stdout, b"notty\n");
+    }]);
+}
+
+/// The exit-code table is in `sesh exec --help`.
+#[test]
+fn help_shows_exit_codes() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sesh"))
+        .args(["exec", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("Exit codes:") && text.contains("128+S") && text.contains("124"),
+        "{text}"
+    );
+}

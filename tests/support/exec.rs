@@ -1,0 +1,65 @@
+//! Running `sesh exec` against a test peer (an OpenSSH sshd or a sesh
+//! serve), pinned to its host key, with the test's client key.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use super::sshd::Sshd;
+use super::{Server, run_with_input};
+
+/// A server `sesh exec` can reach.
+pub struct Remote {
+    pub target: String,
+    pub identity: PathBuf,
+    pub stranger: PathBuf,
+    pub fingerprint: String,
+    /// For the known_hosts tests.
+    pub host: String,
+    pub port: u16,
+}
+
+impl Remote {
+    pub fn of_sshd(sshd: &Sshd) -> Self {
+        Self::new(sshd.addr, &sshd.keys, sshd.fingerprint.clone())
+    }
+
+    pub fn of_serve(server: &Server) -> Self {
+        Self::new(server.addr, &server.keys, server.fingerprint())
+    }
+
+    fn new(addr: std::net::SocketAddr, keys: &super::Keys, fingerprint: String) -> Self {
+        Self {
+            target: format!("127.0.0.1:{}", addr.port()),
+            identity: keys.identity(),
+            stranger: keys.stranger(),
+            fingerprint,
+            host: "127.0.0.1".to_string(),
+            port: addr.port(),
+        }
+    }
+
+    /// `sesh exec -i KEY --host-key FP <extra> TARGET --`, no agent.
+    pub fn command(&self, extra: &[&str]) -> Command {
+        let mut command = sesh_exec();
+        command
+            .arg("-i")
+            .arg(&self.identity)
+            .args(["--host-key", &self.fingerprint]);
+        command.args(extra).arg(&self.target).arg("--");
+        command
+    }
+
+    /// Runs `remote_command` with `input` on stdin.
+    pub fn exec(&self, extra: &[&str], remote_command: &str, input: &[u8]) -> Output {
+        let mut command = self.command(extra);
+        command.arg(remote_command);
+        run_with_input(command, input)
+    }
+}
+
+/// The sesh binary's `exec`, with no agent from the surroundings.
+pub fn sesh_exec() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sesh"));
+    command.arg("exec").env_remove("SSH_AUTH_SOCK");
+    command
+}
