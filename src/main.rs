@@ -25,13 +25,15 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(why) => return fail(&why),
             };
-            let code = match runtime() {
-                Ok(rt) => rt.block_on(sesh::client::execute(&config)),
+            let rt = match runtime() {
+                Ok(rt) => rt,
                 Err(e) => return fail(&format!("{e:#}")),
             };
+            let code = rt.block_on(sesh::client::execute(&config));
             let _ = std::io::stdout().flush();
-            // Exit now: a blocking read of local stdin may still be pending,
-            // and waiting for it would hang on a terminal or an idle pipe.
+            // Exit without dropping the runtime: dropping it waits for the
+            // blocking read of local stdin, which never ends on a terminal
+            // or an idle pipe.
             std::process::exit(i32::from(code));
         }
         Command::Generate { dir } => match sesh::generate::write_all(dir) {

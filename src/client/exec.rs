@@ -121,7 +121,7 @@ impl Session {
                         }
                     }
                     Some(ChannelMsg::Close) | None => break report.take().unwrap_or(Ending::NoStatus),
-                    Some(_) => {}
+                    Some(other) => tracing::debug!("channel message {other:?}"),
                 },
                 Some(signo) = signals.recv() => {
                     if signo == libc::SIGINT {
@@ -153,6 +153,7 @@ impl Session {
                 }
             }
         };
+        tracing::debug!(?ending, "channel done");
         pump.abort();
         if let Some(raw) = &self.raw_mode {
             raw.restore();

@@ -55,9 +55,11 @@ impl RawMode {
         Ok(Self { saved })
     }
 
-    /// Restores the terminal; also done on drop.
+    /// Restores the terminal; also done on drop. TCSANOW, not TCSADRAIN:
+    /// draining waits for the terminal to read what was written, and a
+    /// terminal that stopped reading would then hang sesh on its way out.
     pub fn restore(&self) {
-        let _ = termios::tcsetattr(stdin_fd(), SetArg::TCSADRAIN, &self.saved);
+        let _ = termios::tcsetattr(stdin_fd(), SetArg::TCSANOW, &self.saved);
     }
 }
 
