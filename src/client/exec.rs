@@ -6,6 +6,7 @@
 //! command ignores its stdin). The reader keeps going past EOF and the exit
 //! report, until CLOSE: servers may send data after exit-status.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ struct Session {
     reader: russh::ChannelReadHalf,
     writer: Arc<ChannelWriteHalf<Msg>>,
     /// Requests whose replies are still due, oldest first.
-    pending_replies: Vec<&'static str>,
+    pending_replies: VecDeque<&'static str>,
     raw_mode: Option<terminal::RawMode>,
 }
 
@@ -56,7 +57,7 @@ impl Session {
                 .await
                 .map_err(failed)?;
         }
-        let mut pending_replies = Vec::new();
+        let mut pending_replies = VecDeque::new();
         let mut raw_mode = None;
         if config.pty {
             let term = std::env::var("TERM").unwrap_or_else(|_| "xterm".to_string());
@@ -65,14 +66,14 @@ impl Session {
                 .request_pty(true, &term, cols, rows, 0, 0, &[])
                 .await
                 .map_err(failed)?;
-            pending_replies.push("pty");
+            pending_replies.push_back("pty");
             if terminal::stdin_is_terminal() {
-                raw_mode =
-                    Some(terminal::RawMode::enable().map_err(|e| format!("could not set raw mode: {e}"))?);
+                let raw = terminal::RawMode::enable().map_err(|e| format!("could not set raw mode: {e}"))?;
+                raw_mode = Some(raw);
             }
         }
         channel.exec(true, config.command.clone()).await.map_err(failed)?;
-        pending_replies.push("exec");
+        pending_replies.push_back("exec");
         let (reader, writer) = channel.split();
         Ok(Self {
             reader,
@@ -82,6 +83,8 @@ impl Session {
         })
     }
 
+    /// Bridges stdio and local events until the channel closes or the
+    /// session must end, then settles how it ended.
     async fn run(mut self, config: &ExecConfig, mut signals: mpsc::UnboundedReceiver<i32>) -> Ending {
         let pump = tokio::spawn(pump_stdin(self.writer.clone(), config.stdin));
         let mut winch = if config.pty {
@@ -89,68 +92,29 @@ impl Session {
         } else {
             None
         };
-        let mut stdout = tokio::io::stdout();
-        let mut stderr = tokio::io::stderr();
-        let mut report: Option<Ending> = None;
-        let mut interrupts = 0;
-        let mut timer = config.timeout.map(|after| (Instant::now() + after, Stage::Term));
+        let mut bridge = Bridge {
+            writer: self.writer.clone(),
+            stdout: tokio::io::stdout(),
+            stderr: tokio::io::stderr(),
+            report: None,
+            interrupts: 0,
+            timer: config.timeout.map(|after| (Instant::now() + after, Stage::Term)),
+        };
         let ending = loop {
-            tokio::select! {
+            let step = tokio::select! {
                 message = self.reader.wait() => match message {
-                    Some(ChannelMsg::Data { data }) => {
-                        if stdout.write_all(&data).await.and(stdout.flush().await).is_err() {
-                            break Ending::BrokenPipe;
-                        }
-                    }
-                    Some(ChannelMsg::ExtendedData { data, .. }) => {
-                        let _ = stderr.write_all(&data).await;
-                        let _ = stderr.flush().await;
-                    }
-                    Some(ChannelMsg::ExitStatus { exit_status }) => report = Some(Ending::Exited(exit_status)),
-                    Some(ChannelMsg::ExitSignal { signal_name, core_dumped, error_message, .. }) => {
-                        report = Some(Ending::Killed {
-                            name: crate::signals::sig_name(&signal_name),
-                            core_dumped,
-                            message: error_message,
-                        });
-                    }
-                    Some(ChannelMsg::Success) => { self.pending_replies.drain(..1.min(self.pending_replies.len())); }
-                    Some(ChannelMsg::Failure) => {
-                        if let Some(ending) = self.refused() {
-                            break ending;
-                        }
-                    }
-                    Some(ChannelMsg::Close) | None => break report.take().unwrap_or(Ending::NoStatus),
-                    Some(other) => tracing::debug!("channel message {other:?}"),
+                    Some(ChannelMsg::Success) => { self.pending_replies.pop_front(); None }
+                    Some(ChannelMsg::Failure) => self.refused(),
+                    message => bridge.on_message(message).await,
                 },
-                Some(signo) = signals.recv() => {
-                    if signo == libc::SIGINT {
-                        interrupts += 1;
-                        if interrupts > 1 {
-                            break Ending::Interrupted;
-                        }
-                    }
-                    self.signal(signo).await;
+                Some(signo) = signals.recv() => bridge.on_signal(signo).await,
+                Some(()) = next_winch(&mut winch) => bridge.on_resize().await,
+                _ = sleep_until(bridge.timer.map(|(at, _)| at)), if bridge.timer.is_some() => {
+                    bridge.on_timer(config).await
                 }
-                Some(()) = next_winch(&mut winch) => {
-                    if let Some((cols, rows)) = terminal::size() {
-                        let _ = self.writer.window_change(cols, rows, 0, 0).await;
-                    }
-                }
-                _ = sleep_until(timer.map(|(at, _)| at)), if timer.is_some() => {
-                    let (_, stage) = timer.expect("guarded by is_some");
-                    timer = match stage {
-                        Stage::Term => {
-                            self.signal(libc::SIGTERM).await;
-                            Some((Instant::now() + config.kill_after, Stage::Kill))
-                        }
-                        Stage::Kill => {
-                            self.signal(libc::SIGKILL).await;
-                            Some((Instant::now() + CLOSE_GRACE, Stage::Close))
-                        }
-                        Stage::Close => break Ending::TimedOut(config.timeout.unwrap_or_default()),
-                    };
-                }
+            };
+            if let Some(ending) = step {
+                break ending;
             }
         };
         tracing::debug!(?ending, "channel done");
@@ -158,7 +122,107 @@ impl Session {
         if let Some(raw) = &self.raw_mode {
             raw.restore();
         }
-        let timed_out = !matches!(timer, None | Some((_, Stage::Term)));
+        bridge.settle(ending, config).await
+    }
+
+    /// A request was refused: a pty is only a warning, the command is fatal.
+    fn refused(&mut self) -> Option<Ending> {
+        match self.pending_replies.pop_front()? {
+            "pty" => {
+                eprintln!("sesh: the server refused a pty; running without one");
+                None
+            }
+            _ => Some(Ending::Failed(
+                "the server refused to run the command".to_string(),
+            )),
+        }
+    }
+}
+
+/// What the event loop of a running command keeps between events. Each
+/// `on_*` returns `Some` when the session has ended.
+struct Bridge {
+    writer: Arc<ChannelWriteHalf<Msg>>,
+    stdout: tokio::io::Stdout,
+    stderr: tokio::io::Stderr,
+    /// The server's exit-status or exit-signal, kept until CLOSE.
+    report: Option<Ending>,
+    interrupts: u32,
+    /// The next `--timeout` step and when it is due.
+    timer: Option<(Instant, Stage)>,
+}
+
+impl Bridge {
+    async fn on_message(&mut self, message: Option<ChannelMsg>) -> Option<Ending> {
+        match message {
+            Some(ChannelMsg::Data { data }) => {
+                let written = self.stdout.write_all(&data).await.and(self.stdout.flush().await);
+                return written.is_err().then_some(Ending::BrokenPipe);
+            }
+            Some(ChannelMsg::ExtendedData { data, .. }) => {
+                let _ = self.stderr.write_all(&data).await;
+                let _ = self.stderr.flush().await;
+            }
+            Some(ChannelMsg::ExitStatus { exit_status }) => self.report = Some(Ending::Exited(exit_status)),
+            Some(ChannelMsg::ExitSignal {
+                signal_name,
+                core_dumped,
+                error_message,
+                ..
+            }) => {
+                let name = crate::signals::sig_name(&signal_name);
+                self.report = Some(Ending::Killed {
+                    name,
+                    core_dumped,
+                    message: error_message,
+                });
+            }
+            Some(ChannelMsg::Close) | None => return Some(self.report.take().unwrap_or(Ending::NoStatus)),
+            Some(other) => tracing::debug!("channel message {other:?}"),
+        }
+        None
+    }
+
+    /// Forwards a local signal; a second SIGINT hangs up instead.
+    async fn on_signal(&mut self, signo: i32) -> Option<Ending> {
+        if signo == libc::SIGINT {
+            self.interrupts += 1;
+            if self.interrupts > 1 {
+                return Some(Ending::Interrupted);
+            }
+        }
+        self.signal(signo).await;
+        None
+    }
+
+    async fn on_resize(&mut self) -> Option<Ending> {
+        if let Some((cols, rows)) = terminal::size() {
+            let _ = self.writer.window_change(cols, rows, 0, 0).await;
+        }
+        None
+    }
+
+    /// `--timeout`: TERM, then KILL after `--kill-after`, then close.
+    async fn on_timer(&mut self, config: &ExecConfig) -> Option<Ending> {
+        let (_, stage) = self.timer?;
+        self.timer = match stage {
+            Stage::Term => {
+                self.signal(libc::SIGTERM).await;
+                Some((Instant::now() + config.kill_after, Stage::Kill))
+            }
+            Stage::Kill => {
+                self.signal(libc::SIGKILL).await;
+                Some((Instant::now() + CLOSE_GRACE, Stage::Close))
+            }
+            Stage::Close => return Some(Ending::TimedOut(config.timeout.unwrap_or_default())),
+        };
+        None
+    }
+
+    /// The final word on how the session ended, and the last messages the
+    /// server should get.
+    async fn settle(self, ending: Ending, config: &ExecConfig) -> Ending {
+        let timed_out = !matches!(self.timer, None | Some((_, Stage::Term)));
         let ending = match ending {
             // Once the timeout fired, however the command then ended, the
             // session timed out.
@@ -175,22 +239,6 @@ impl Session {
         }
         let _ = self.writer.close().await;
         ending
-    }
-
-    /// A request was refused: a pty is only a warning, the command is fatal.
-    fn refused(&mut self) -> Option<Ending> {
-        if self.pending_replies.is_empty() {
-            return None;
-        }
-        match self.pending_replies.remove(0) {
-            "pty" => {
-                eprintln!("sesh: the server refused a pty; running without one");
-                None
-            }
-            _ => Some(Ending::Failed(
-                "the server refused to run the command".to_string(),
-            )),
-        }
     }
 
     async fn signal(&self, signo: i32) {
