@@ -277,3 +277,30 @@ pub fn encrypted_key_without_terminal(remote: &Remote) {
     );
     assert!(begun.elapsed() < Duration::from_secs(10));
 }
+
+/// An RSA identity signs with rsa-sha2 (OpenSSH refuses SHA-1 signatures).
+pub fn rsa_identity(remote: &Remote) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_rsa");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let mut authorized = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&remote.authorized_keys)
+        .unwrap();
+    std::io::Write::write_all(&mut authorized, public.as_bytes()).unwrap();
+    let mut command = sesh_exec();
+    command
+        .args(["-n", "--host-key", &remote.fingerprint])
+        .arg("-i")
+        .arg(&key)
+        .arg(&remote.target)
+        .arg("echo rsa");
+    let output = run_with_input(command, b"");
+    assert_eq!(output.stdout, b"rsa\n", "{}", describe(&output));
+}

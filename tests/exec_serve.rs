@@ -41,6 +41,7 @@ fn serve_trust_and_auth() {
         common::wrong_key_refused,
         common::agent_authentication,
         common::encrypted_key_without_terminal,
+        common::rsa_identity,
     ]);
 }
 
@@ -282,4 +283,33 @@ fn terminal_raw_mode_and_resize() {
         "terminal left in raw mode"
     );
     drop(pty.slave);
+}
+
+/// A server that stops answering (SIGSTOP) is noticed by keepalives:
+/// exit 255 with "connection lost", not a hang.
+#[test]
+fn dead_server_noticed_by_keepalive() {
+    let server = Server::start(&[]);
+    let remote = Remote::of_serve(&server);
+    let mut command = remote.command(&["-n", "--keepalive", "1s"]);
+    command
+        .arg("echo ready; sleep 60")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    send_signal(server.child.id() as i32, libc::SIGSTOP);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20));
+    send_signal(server.child.id() as i32, libc::SIGCONT);
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("sesh exec still waiting on a dead server");
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(255), "{stderr}");
+    assert_eq!(stderr, "sesh: connection to the server lost\n");
 }

@@ -39,5 +39,6 @@ fn sshd_trust_and_auth() {
         common::wrong_key_refused,
         common::agent_authentication,
         common::encrypted_key_without_terminal,
+        common::rsa_identity,
     ]);
 }

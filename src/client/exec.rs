@@ -177,7 +177,10 @@ impl Bridge {
                     message: error_message,
                 });
             }
-            Some(ChannelMsg::Close) | None => return Some(self.report.take().unwrap_or(Ending::NoStatus)),
+            Some(ChannelMsg::Close) => return Some(self.report.take().unwrap_or(Ending::NoStatus)),
+            // The channel ended without the server's CLOSE: the connection
+            // died (keepalives unanswered, reset, server gone).
+            None => return Some(Ending::Failed("connection to the server lost".to_string())),
             Some(other) => tracing::debug!("channel message {other:?}"),
         }
         None

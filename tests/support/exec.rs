@@ -12,6 +12,7 @@ pub struct Remote {
     pub target: String,
     pub identity: PathBuf,
     pub stranger: PathBuf,
+    pub authorized_keys: PathBuf,
     pub fingerprint: String,
     /// For the known_hosts tests.
     pub host: String,
@@ -32,6 +33,7 @@ impl Remote {
             target: format!("127.0.0.1:{}", addr.port()),
             identity: keys.identity(),
             stranger: keys.stranger(),
+            authorized_keys: keys.authorized_keys(),
             fingerprint,
             host: "127.0.0.1".to_string(),
             port: addr.port(),
