@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run an embedded SSH server that runs a local command for each session')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host; its exit status becomes sesh''s')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Check an SSH server''s session semantics (no TARGET: check sesh itself)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages under DIR (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -78,6 +79,24 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'sesh;test' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
+            [CompletionResult]::new('--known-hosts', '--known-hosts', [CompletionResultType]::ParameterName, 'Known hosts file [default: ~/.ssh/known_hosts]')
+            [CompletionResult]::new('--host-key', '--host-key', [CompletionResultType]::ParameterName, 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Run only these checks (comma-separated names; see the table)')
+            [CompletionResult]::new('--accept-new', '--accept-new', [CompletionResultType]::ParameterName, 'Trust and remember the host key of a host not yet in known_hosts')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON report on stdout instead of the table')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'sesh;generate' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -88,6 +107,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
         'sesh;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run an embedded SSH server that runs a local command for each session')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host; its exit status becomes sesh''s')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Check an SSH server''s session semantics (no TARGET: check sesh itself)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages under DIR (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -96,6 +116,9 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             break
         }
         'sesh;help;exec' {
+            break
+        }
+        'sesh;help;test' {
             break
         }
         'sesh;help;generate' {

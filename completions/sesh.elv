@@ -24,6 +24,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --version 'Print version'
             cand serve 'Run an embedded SSH server that runs a local command for each session'
             cand exec 'Run a command on a remote host; its exit status becomes sesh''s'
+            cand test 'Check an SSH server''s session semantics (no TARGET: check sesh itself)'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -72,6 +73,23 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sesh;test'= {
+            cand -i 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand --identity 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand --known-hosts 'Known hosts file [default: ~/.ssh/known_hosts]'
+            cand --host-key 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written'
+            cand --only 'Run only these checks (comma-separated names; see the table)'
+            cand --accept-new 'Trust and remember the host key of a host not yet in known_hosts'
+            cand --json 'Print one JSON report on stdout instead of the table'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sesh;generate'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -81,12 +99,15 @@ set edit:completion:arg-completer[sesh] = {|@words|
         &'sesh;help'= {
             cand serve 'Run an embedded SSH server that runs a local command for each session'
             cand exec 'Run a command on a remote host; its exit status becomes sesh''s'
+            cand test 'Check an SSH server''s session semantics (no TARGET: check sesh itself)'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sesh;help;serve'= {
         }
         &'sesh;help;exec'= {
+        }
+        &'sesh;help;test'= {
         }
         &'sesh;help;generate'= {
         }

@@ -28,6 +28,7 @@ complete -c sesh -n "__fish_sesh_needs_command" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_needs_command" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "exec" -d 'Run a command on a remote host; its exit status becomes sesh\'s'
+complete -c sesh -n "__fish_sesh_needs_command" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
@@ -62,9 +63,20 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -s v -l verbose -d 'More
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s V -l version -d 'Print version'
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l only -d 'Run only these checks (comma-separated names; see the table)' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts'
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l json -d 'Print one JSON report on stdout instead of the table'
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s q -l quiet -d 'Only errors on stderr'
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s h -l help -d 'Print help'
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "exec" -d 'Run a command on a remote host; its exit status becomes sesh\'s'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "exec" -d 'Run a command on a remote host; its exit status becomes sesh\'s'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -25,6 +25,11 @@ pub enum Command {
     /// Run a command on a remote host; its exit status becomes sesh's
     #[command(after_help = crate::exit::TABLE)]
     Exec(ExecArgs),
+    /// Check an SSH server's session semantics (no TARGET: check sesh itself)
+    #[command(
+        after_help = "Exit codes:\n  0    every check passed (or differs by a known policy)\n  1    a check failed\n  255  could not connect"
+    )]
+    Test(TestArgs),
     /// Write shell completions and man pages under DIR (for packagers)
     #[command(hide = true)]
     Generate {
@@ -121,21 +126,8 @@ pub struct ExecArgs {
     )]
     pub command: Vec<OsString>,
 
-    /// Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
-    #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
-    pub identity: Vec<PathBuf>,
-
-    /// Known hosts file [default: ~/.ssh/known_hosts]
-    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
-    pub known_hosts: Option<PathBuf>,
-
-    /// Trust and remember the host key of a host not yet in known_hosts
-    #[arg(long)]
-    pub accept_new: bool,
-
-    /// Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written
-    #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
-    pub host_key: Option<String>,
+    #[command(flatten)]
+    pub access: AccessArgs,
 
     /// Send no stdin: the remote command reads end of file at once
     #[arg(short = 'n')]
@@ -172,6 +164,49 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub verbosity: Verbosity,
+}
+
+/// `sesh test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Server to check: [user@]host[:port] or ssh://...; none starts an embedded sesh serve
+    #[arg(value_name = "TARGET", value_hint = ValueHint::Hostname)]
+    pub target: Option<String>,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    /// Run only these checks (comma-separated names; see the table)
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Print one JSON report on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+/// How to log in to a server and whether to trust it (shared by `exec`
+/// and `test`).
+#[derive(Debug, Clone, Args)]
+pub struct AccessArgs {
+    /// Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
+    #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub identity: Vec<PathBuf>,
+
+    /// Known hosts file [default: ~/.ssh/known_hosts]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Trust and remember the host key of a host not yet in known_hosts
+    #[arg(long)]
+    pub accept_new: bool,
+
+    /// Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written
+    #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
+    pub host_key: Option<String>,
 }
 
 fn parse_fingerprint(text: &str) -> Result<String, String> {

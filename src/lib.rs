@@ -4,6 +4,8 @@
 //!   command to each session channel and reports exactly how it ended.
 //! - [`client`]: `sesh exec`, a script-grade client whose exit code says
 //!   exactly how the remote command ended ([`exit`] owns that contract).
+//! - [`conformance`]: `sesh test`, a checker of any server's session
+//!   semantics, and the end-to-end demonstration of sesh itself.
 //! - [`keys`]: host keys, `authorized_keys` and `known_hosts` in OpenSSH's
 //!   formats.
 //! - [`signals`]: signal names on the wire and numbers on this machine.
@@ -13,6 +15,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod conformance;
 pub mod duration;
 pub mod exit;
 pub mod generate;

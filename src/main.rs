@@ -36,6 +36,16 @@ fn main() -> ExitCode {
             // or an idle pipe.
             std::process::exit(i32::from(code));
         }
+        Command::Test(args) => {
+            sesh::logging::init(args.verbosity, "warn");
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(e) => return fail(&format!("{e:#}")),
+            };
+            let code = rt.block_on(sesh::conformance::run(args));
+            let _ = std::io::stdout().flush();
+            std::process::exit(i32::from(code));
+        }
         Command::Generate { dir } => match sesh::generate::write_all(dir) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&format!("{e:#}")),

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod conformance;
 mod exec_common;
 mod exec_serve;
 mod exec_sshd;

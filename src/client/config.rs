@@ -1,57 +1,75 @@
 //! `sesh exec`'s arguments turned into an [`ExecConfig`].
 
 use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
 
 use super::ExecConfig;
 use super::host_key::Policy;
 use super::target::Target;
-use crate::cli::ExecArgs;
+use crate::cli::{AccessArgs, ExecArgs};
 
 impl ExecConfig {
     /// Validates the arguments; `Err` is the one line to show.
     pub fn from_args(args: &ExecArgs) -> Result<Self, String> {
+        let mut config = Self::for_access(&args.target, &args.access)?;
+        config.command = join_words(&args.command);
+        config.stdin = !args.no_stdin;
+        config.pty = args.tty;
+        config.env = args
+            .env
+            .iter()
+            .map(|spec| env_pair(spec))
+            .collect::<Result<_, _>>()?;
+        config.timeout = args.timeout;
+        config.kill_after = args.kill_after;
+        config.connect_timeout = args.connect_timeout;
+        config.keepalive = (!args.keepalive.is_zero()).then_some(args.keepalive);
+        config.status_json = args.status_json.clone();
+        config.verbose = args.verbosity.verbose > 0;
+        Ok(config)
+    }
+
+    /// A config that can connect to `target` (the command and stdio
+    /// settings left at their defaults: no command, no stdin, no pty).
+    pub fn for_access(target: &str, access: &AccessArgs) -> Result<Self, String> {
         let local_user = nix::unistd::User::from_uid(nix::unistd::getuid())
             .ok()
             .flatten()
             .map(|user| user.name)
             .or_else(|| std::env::var("USER").ok())
             .ok_or("could not tell the local user name: give one as user@host")?;
-        let target = Target::parse(&args.target, &local_user)?;
+        let target = Target::parse(target, &local_user)?;
         let home = crate::home_dir().map_err(|e| format!("{e}"))?;
-        let known_hosts = args
+        let known_hosts = access
             .known_hosts
             .clone()
             .unwrap_or_else(|| home.join(".ssh/known_hosts"));
-        let host_keys = match (&args.host_key, args.accept_new) {
+        let host_keys = match (&access.host_key, access.accept_new) {
             (Some(pin), _) => Policy::Pin(pin.clone()),
             (None, true) => Policy::AcceptNew { known_hosts },
             (None, false) => Policy::Strict { known_hosts },
         };
-        let explicit_identities = !args.identity.is_empty();
+        let explicit_identities = !access.identity.is_empty();
         let identities = if explicit_identities {
-            args.identity.clone()
+            access.identity.clone()
         } else {
             super::auth::default_identities(&home)
         };
         Ok(Self {
             target,
-            command: join_words(&args.command),
+            command: Vec::new(),
             identities,
             explicit_identities,
             host_keys,
-            stdin: !args.no_stdin,
-            pty: args.tty,
-            env: args
-                .env
-                .iter()
-                .map(|spec| env_pair(spec))
-                .collect::<Result<_, _>>()?,
-            timeout: args.timeout,
-            kill_after: args.kill_after,
-            connect_timeout: args.connect_timeout,
-            keepalive: (!args.keepalive.is_zero()).then_some(args.keepalive),
-            status_json: args.status_json.clone(),
-            verbose: args.verbosity.verbose > 0,
+            stdin: false,
+            pty: false,
+            env: Vec::new(),
+            timeout: None,
+            kill_after: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(30),
+            keepalive: Some(Duration::from_secs(15)),
+            status_json: None,
+            verbose: false,
         })
     }
 }

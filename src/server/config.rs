@@ -36,7 +36,35 @@ pub struct ServerConfig {
     pub limits: Limits,
 }
 
+impl Limits {
+    /// The flags' defaults.
+    pub fn defaults() -> Self {
+        Self {
+            max_connections: 100,
+            max_sessions: 10,
+            max_auth_tries: 6,
+            login_grace_time: Duration::from_secs(120),
+            hangup_grace: Duration::from_secs(2),
+            keepalive: Some(Duration::from_secs(15)),
+        }
+    }
+}
+
 impl ServerConfig {
+    /// A loopback server on a free port with a fresh host key, admitting
+    /// the keys in `authorized_keys` (for `sesh test` with no target).
+    pub fn embedded(authorized_keys: PathBuf) -> color_eyre::Result<Self> {
+        Ok(Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            host_key: host_key::ephemeral()?,
+            authorized_keys,
+            accept_env: vec!["LANG".to_string(), "LC_*".to_string()],
+            subsystems: HashMap::new(),
+            account: Account::current()?,
+            limits: Limits::defaults(),
+        })
+    }
+
     /// Validates the arguments: the account, the authorized keys file (read
     /// once now so a missing one stops the start) and the host key.
     pub fn from_args(args: &ServeArgs) -> color_eyre::Result<Self> {
