@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use russh::ChannelMsg;
 
-use crate::support::client::{Client, Event, collect};
+use crate::support::client::{AssertOrder, Client, Event, collect};
 use crate::support::{Keys, Server, describe};
 
 fn sesh() -> Command {

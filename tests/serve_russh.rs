@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use russh::{ChannelMsg, Sig};
 
-use crate::support::client::{Client, Event, Transcript, collect, record};
+use crate::support::client::{AssertOrder, Client, Event, Transcript, collect, record};
 use crate::support::{Server, alive, eventually_async, gone, rss_kib};
 
 /// Runs a command on a fresh connection to a fresh server.

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use russh::Channel;
 use russh::client::{self, Handle, Msg};
 use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate, load_secret_key};
-use russh::{Channel, ChannelMsg};
 
 /// Trusts any host key: the tests start the server they talk to.
 pub struct TrustAll;
@@ -78,129 +78,15 @@ pub fn current_user() -> String {
         .name
 }
 
-/// One message as the client saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Data,
-    Stderr,
-    Eof,
-    ExitStatus(u32),
-    ExitSignal { name: String, core_dumped: bool },
-    Success,
-    Failure,
-    Close,
+pub use sesh::conformance::transcript::{Event, Transcript, collect, record};
+
+/// The contract's order, asserted.
+pub trait AssertOrder {
+    fn assert_order(&self);
 }
 
-/// All a channel delivered, in order.
-#[derive(Debug, Default)]
-pub struct Transcript {
-    pub events: Vec<Event>,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    /// The channel had not closed when the time limit came.
-    pub timed_out: bool,
-}
-
-impl Transcript {
-    pub fn exit_status(&self) -> Option<u32> {
-        self.events.iter().find_map(|e| match e {
-            Event::ExitStatus(code) => Some(*code),
-            _ => None,
-        })
+impl AssertOrder for Transcript {
+    fn assert_order(&self) {
+        assert_eq!(self.order_problem(), None, "{self:?}");
     }
-
-    pub fn exit_signal(&self) -> Option<(String, bool)> {
-        self.events.iter().find_map(|e| match e {
-            Event::ExitSignal { name, core_dumped } => Some((name.clone(), *core_dumped)),
-            _ => None,
-        })
-    }
-
-    /// Checks the contract's order: no output after EOF, one exit report
-    /// after EOF, CLOSE last.
-    pub fn assert_order(&self) {
-        assert!(!self.timed_out, "channel never closed: {self:?}");
-        let pos = |want: fn(&Event) -> bool| self.events.iter().position(want);
-        let eof = pos(|e| *e == Event::Eof).expect("EOF sent");
-        let exit =
-            pos(|e| matches!(e, Event::ExitStatus(_) | Event::ExitSignal { .. })).expect("exit report sent");
-        let last_output = self
-            .events
-            .iter()
-            .rposition(|e| matches!(e, Event::Data | Event::Stderr));
-        assert!(
-            last_output.is_none_or(|i| i < eof),
-            "output after EOF: {:?}",
-            self.events
-        );
-        assert!(eof < exit, "exit report before EOF: {:?}", self.events);
-        assert_eq!(
-            self.events.last(),
-            Some(&Event::Close),
-            "CLOSE is last: {:?}",
-            self.events
-        );
-        let reports = self
-            .events
-            .iter()
-            .filter(|e| matches!(e, Event::ExitStatus(_) | Event::ExitSignal { .. }))
-            .count();
-        assert_eq!(reports, 1, "{:?}", self.events);
-    }
-}
-
-/// Reads the channel until it closes or `limit` passes.
-pub async fn collect(mut channel: Channel<Msg>, limit: Duration) -> Transcript {
-    let mut transcript = Transcript::default();
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let message = match tokio::time::timeout_at(deadline, channel.wait()).await {
-            Ok(Some(message)) => message,
-            Ok(None) => break,
-            Err(_) => {
-                transcript.timed_out = true;
-                break;
-            }
-        };
-        if record(&mut transcript, message) {
-            break;
-        }
-    }
-    transcript
-}
-
-/// Adds one message; true when it was CLOSE.
-pub fn record(transcript: &mut Transcript, message: ChannelMsg) -> bool {
-    let event = match message {
-        ChannelMsg::Data { data } => {
-            transcript.stdout.extend_from_slice(&data);
-            Event::Data
-        }
-        ChannelMsg::ExtendedData { data, ext: 1 } => {
-            transcript.stderr.extend_from_slice(&data);
-            Event::Stderr
-        }
-        ChannelMsg::Eof => Event::Eof,
-        ChannelMsg::ExitStatus { exit_status } => Event::ExitStatus(exit_status),
-        ChannelMsg::ExitSignal {
-            signal_name,
-            core_dumped,
-            ..
-        } => Event::ExitSignal {
-            name: sesh::signals::sig_name(&signal_name),
-            core_dumped,
-        },
-        ChannelMsg::Success => Event::Success,
-        ChannelMsg::Failure => Event::Failure,
-        ChannelMsg::Close => {
-            transcript.events.push(Event::Close);
-            return true;
-        }
-        _ => return false,
-    };
-    // Consecutive data messages are one event: the order is what matters.
-    if !(matches!(event, Event::Data | Event::Stderr) && transcript.events.last() == Some(&event)) {
-        transcript.events.push(event);
-    }
-    false
 }
