@@ -9,6 +9,7 @@ mod exec_common;
 mod exec_serve;
 mod exec_sshd;
 mod generated;
+mod readme;
 mod serve_auth;
 mod serve_lifecycle;
 mod serve_openssh;
