@@ -17,7 +17,8 @@ pub async fn exit_statuses(ctx: &Ctx) -> Verdict {
 pub async fn rfc_signals(ctx: &Ctx) -> Verdict {
     let mut wrong = Vec::new();
     for name in RFC_NAMES {
-        match ctx.run(&die_by(name)).await {
+        // No cores from ABRT, QUIT, ILL, FPE and SEGV in the user's home.
+        match ctx.run(&format!("ulimit -c 0; {}", die_by(name))).await {
             Ok(t) if t.exit_signal().is_some_and(|(got, _)| got == name) => {}
             Ok(t) => wrong.push(format!("{name}: {}", t.ending())),
             Err(e) => return Verdict::Fail(e),
@@ -30,11 +31,19 @@ pub async fn rfc_signals(ctx: &Ctx) -> Verdict {
 }
 
 pub async fn core_dumped(ctx: &Ctx) -> Verdict {
+    // A directory of its own for the core file, removed afterwards.
+    let dir = match ctx.run("mktemp -d").await {
+        Ok(t) if t.exit_status() == Some(0) => String::from_utf8_lossy(&t.stdout).trim().to_string(),
+        Ok(t) => return Verdict::Skipped(format!("no temporary directory on the server ({})", t.ending())),
+        Err(e) => return Verdict::Fail(e),
+    };
     let command = format!(
-        "ulimit -c unlimited 2>/dev/null; cd \"${{TMPDIR:-/tmp}}\" && {}",
+        "ulimit -c unlimited 2>/dev/null; cd '{dir}' && {}",
         die_by("SEGV")
     );
-    match ctx.run(&command).await {
+    let result = ctx.run(&command).await;
+    let _ = ctx.run(&format!("rm -rf '{dir}'")).await;
+    match result {
         Ok(t) => match t.exit_signal() {
             Some((name, true)) if name == "SEGV" => Verdict::Pass("SEGV (core dumped)".into()),
             Some((name, false)) if name == "SEGV" => Verdict::Skipped(
