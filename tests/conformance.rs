@@ -34,7 +34,7 @@ fn embedded_server_passes_every_check() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert!(
-        text.contains("18 passed, 0 failed, 0 differ, 0 skipped"),
+        text.contains("20 passed, 0 failed, 0 differ, 0 skipped"),
         "{text}"
     );
 }
@@ -53,7 +53,7 @@ fn sshd_differences_are_reported() {
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON report");
     let verdicts = verdicts(&report);
-    assert_eq!(verdicts.len(), 18);
+    assert_eq!(verdicts.len(), 20);
     let differing: Vec<&str> = verdicts
         .iter()
         .filter(|(_, v)| v == "differs")

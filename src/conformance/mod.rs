@@ -58,9 +58,11 @@ async fn check(target: &str, access: &crate::cli::AccessArgs, selected: &[&Check
     for check in selected {
         bar.set_message(check.name);
         let begun = Instant::now();
-        let verdict = tokio::time::timeout(CHECK_LIMIT, (check.run)(&ctx))
-            .await
-            .unwrap_or_else(|_| Verdict::Fail(format!("no verdict in {} s", CHECK_LIMIT.as_secs())));
+        let verdict = match tokio::time::timeout(CHECK_LIMIT, (check.run)(&ctx)).await {
+            Ok(Ok(verdict)) => verdict,
+            Ok(Err(why)) => Verdict::Fail(why),
+            Err(_) => Verdict::Fail(format!("no verdict in {} s", CHECK_LIMIT.as_secs())),
+        };
         outcomes.push(Outcome {
             check: check.name,
             about: check.about,

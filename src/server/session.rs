@@ -163,57 +163,33 @@ impl Supervisor<'_> {
         let Process { mut child, pgid, io } = *process;
         let (exited_tx, exited_rx) = watch::channel(false);
         let (stdin_task, mut outputs, pty) = self.start_streams(io, input, channel.clone(), exited_rx);
-
-        let mut status: Option<Ending> = None;
-        let mut outputs_done = false;
-        let mut hung_up = false;
-        let mut stopping = false;
-        let mut kill_at: Option<tokio::time::Instant> = None;
-        let mut control_open = true;
-        while status.is_none() || !outputs_done {
+        let mut state = State::new(pgid, self.ctx.hangup_grace, pty);
+        while !state.done() {
             tokio::select! {
-                waited = child.wait(), if status.is_none() => {
-                    status = Some(waited.map_or(Ending::Exited(255), Ending::from));
-                    tracing::debug!("command exited");
+                waited = child.wait(), if state.status.is_none() => {
+                    state.exited(waited);
                     let _ = exited_tx.send(true);
                 }
-                _ = &mut outputs, if !outputs_done => {
-                    outputs_done = true;
+                _ = &mut outputs, if !state.outputs_done => {
+                    state.outputs_done = true;
                     tracing::debug!("output ended");
-                    if !hung_up {
+                    if !state.hung_up {
                         let _ = channel.eof().await;
                     }
                 }
-                message = self.control.recv(), if control_open => match message {
-                    Some(Control::Signal(signo)) => process::signal_group(pgid, signo),
-                    Some(Control::Resize(size)) => {
-                        if let Some(master) = &pty {
-                            let _ = master.resize(size);
-                        }
-                    }
-                    Some(Control::Started { .. }) => {}
-                    None => control_open = false,
-                },
-                _ = self.gone.cancelled(), if !hung_up => {
-                    hung_up = true;
+                message = self.control.recv(), if state.control_open => state.control(message),
+                _ = self.gone.cancelled(), if !state.hung_up => {
                     outputs.abort();
-                    outputs_done = true;
-                    kill_at.get_or_insert_with(|| hang_up(pgid, self.ctx.hangup_grace));
+                    state.client_gone();
                 }
-                _ = self.ctx.shutdown.cancelled(), if !stopping => {
-                    stopping = true;
-                    kill_at.get_or_insert_with(|| hang_up(pgid, self.ctx.hangup_grace));
-                }
-                _ = sleep_until(kill_at), if kill_at.is_some() => {
-                    process::signal_group(pgid, libc::SIGKILL);
-                    kill_at = None;
-                }
+                _ = self.ctx.shutdown.cancelled(), if !state.stopping => state.server_stopping(),
+                _ = sleep_until(state.kill_at), if state.kill_at.is_some() => state.kill_due(),
             }
         }
         stdin_task.abort();
         Outcome {
-            ending: status,
-            hung_up,
+            ending: state.status,
+            hung_up: state.hung_up,
         }
     }
 
@@ -249,10 +225,84 @@ impl Supervisor<'_> {
     }
 }
 
-/// SIGHUP to the group now; returns when SIGKILL is due.
-fn hang_up(pgid: i32, grace: Duration) -> tokio::time::Instant {
-    process::signal_group(pgid, libc::SIGHUP);
-    tokio::time::Instant::now() + grace
+/// What the supervisor knows about a running command between events.
+struct State {
+    pgid: i32,
+    grace: Duration,
+    pty: Option<Arc<super::pty::PtyMaster>>,
+    status: Option<Ending>,
+    outputs_done: bool,
+    /// The client went away: nothing more may be sent.
+    hung_up: bool,
+    /// The server is stopping.
+    stopping: bool,
+    /// When SIGKILL is due after a hang-up.
+    kill_at: Option<tokio::time::Instant>,
+    control_open: bool,
+}
+
+impl State {
+    fn new(pgid: i32, grace: Duration, pty: Option<Arc<super::pty::PtyMaster>>) -> Self {
+        Self {
+            pgid,
+            grace,
+            pty,
+            status: None,
+            outputs_done: false,
+            hung_up: false,
+            stopping: false,
+            kill_at: None,
+            control_open: true,
+        }
+    }
+
+    /// Reaped, and its output ended (or was abandoned after a hang-up).
+    fn done(&self) -> bool {
+        self.status.is_some() && self.outputs_done
+    }
+
+    fn exited(&mut self, waited: std::io::Result<std::process::ExitStatus>) {
+        self.status = Some(waited.map_or(Ending::Exited(255), Ending::from));
+        tracing::debug!("command exited");
+    }
+
+    fn control(&mut self, message: Option<Control>) {
+        match message {
+            Some(Control::Signal(signo)) => process::signal_group(self.pgid, signo),
+            Some(Control::Resize(size)) => {
+                if let Some(master) = &self.pty {
+                    let _ = master.resize(size);
+                }
+            }
+            Some(Control::Started { .. }) => {}
+            None => self.control_open = false,
+        }
+    }
+
+    /// The client closed the channel or the connection ended.
+    fn client_gone(&mut self) {
+        self.hung_up = true;
+        self.outputs_done = true;
+        self.hang_up();
+    }
+
+    fn server_stopping(&mut self) {
+        self.stopping = true;
+        self.hang_up();
+    }
+
+    /// SIGHUP to the group now, SIGKILL after the grace period.
+    fn hang_up(&mut self) {
+        if self.kill_at.is_none() {
+            process::signal_group(self.pgid, libc::SIGHUP);
+            self.kill_at = Some(tokio::time::Instant::now() + self.grace);
+        }
+    }
+
+    fn kill_due(&mut self) {
+        process::signal_group(self.pgid, libc::SIGKILL);
+        self.kill_at = None;
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -3,67 +3,64 @@
 use super::{Ctx, Verdict, die_by};
 use crate::signals::RFC_NAMES;
 
-pub async fn exit_statuses(ctx: &Ctx) -> Verdict {
+pub async fn exit_statuses(ctx: &Ctx) -> Result<Verdict, String> {
     for code in [0u32, 1, 44, 255] {
-        match ctx.run(&format!("exit {code}")).await {
-            Ok(t) if t.exit_status() == Some(code) => {}
-            Ok(t) => return Verdict::Fail(format!("exit {code} came back as {}", t.ending())),
-            Err(e) => return Verdict::Fail(e),
+        let t = ctx.run(&format!("exit {code}")).await?;
+        if t.exit_status() != Some(code) {
+            return Ok(Verdict::Fail(format!("exit {code} came back as {}", t.ending())));
         }
     }
-    Verdict::Pass("0, 1, 44, 255".into())
+    Ok(Verdict::Pass("0, 1, 44, 255".into()))
 }
 
-pub async fn rfc_signals(ctx: &Ctx) -> Verdict {
+pub async fn rfc_signals(ctx: &Ctx) -> Result<Verdict, String> {
     let mut wrong = Vec::new();
     for name in RFC_NAMES {
         // No cores from ABRT, QUIT, ILL, FPE and SEGV in the user's home.
-        match ctx.run(&format!("ulimit -c 0; {}", die_by(name))).await {
-            Ok(t) if t.exit_signal().is_some_and(|(got, _)| got == name) => {}
-            Ok(t) => wrong.push(format!("{name}: {}", t.ending())),
-            Err(e) => return Verdict::Fail(e),
+        let t = ctx.run(&format!("ulimit -c 0; {}", die_by(name))).await?;
+        if t.exit_signal().is_none_or(|(got, _)| got != name) {
+            wrong.push(format!("{name}: {}", t.ending()));
         }
     }
-    match wrong.len() {
+    Ok(match wrong.len() {
         0 => Verdict::Pass(format!("all {} named", RFC_NAMES.len())),
         _ => Verdict::Fail(wrong.join("; ")),
-    }
+    })
 }
 
-pub async fn core_dumped(ctx: &Ctx) -> Verdict {
+pub async fn core_dumped(ctx: &Ctx) -> Result<Verdict, String> {
     // A directory of its own for the core file, removed afterwards.
-    let dir = match ctx.run("mktemp -d").await {
-        Ok(t) if t.exit_status() == Some(0) => String::from_utf8_lossy(&t.stdout).trim().to_string(),
-        Ok(t) => return Verdict::Skipped(format!("no temporary directory on the server ({})", t.ending())),
-        Err(e) => return Verdict::Fail(e),
-    };
+    let made = ctx.run("mktemp -d").await?;
+    if made.exit_status() != Some(0) {
+        return Ok(Verdict::Skipped(format!(
+            "no temporary directory on the server ({})",
+            made.ending()
+        )));
+    }
+    let dir = String::from_utf8_lossy(&made.stdout).trim().to_string();
     let command = format!(
         "ulimit -c unlimited 2>/dev/null; cd '{dir}' && {}",
         die_by("SEGV")
     );
     let result = ctx.run(&command).await;
     let _ = ctx.run(&format!("rm -rf '{dir}'")).await;
-    match result {
-        Ok(t) => match t.exit_signal() {
-            Some((name, true)) if name == "SEGV" => Verdict::Pass("SEGV (core dumped)".into()),
-            Some((name, false)) if name == "SEGV" => Verdict::Skipped(
-                "SEGV reported, but no core was dumped (core dumps disabled on the host?)".into(),
-            ),
-            _ => Verdict::Fail(format!("SEGV came back as {}", t.ending())),
-        },
-        Err(e) => Verdict::Fail(e),
-    }
+    let t = result?;
+    Ok(match t.exit_signal() {
+        Some((name, true)) if name == "SEGV" => Verdict::Pass("SEGV (core dumped)".into()),
+        Some((name, false)) if name == "SEGV" => Verdict::Skipped(
+            "SEGV reported, but no core was dumped (core dumps disabled on the host?)".into(),
+        ),
+        _ => Verdict::Fail(format!("SEGV came back as {}", t.ending())),
+    })
 }
 
-pub async fn platform_signal(ctx: &Ctx) -> Verdict {
-    match ctx.run(&die_by("SYS")).await {
-        Ok(t) => match t.exit_signal() {
-            Some((name, _)) if name.starts_with("SYS@") => Verdict::Pass(name),
-            Some((name, _)) if name.contains('@') => Verdict::Differs(format!(
-                "SIGSYS reported as {name}: the signal's own name is lost"
-            )),
-            _ => Verdict::Fail(format!("SIGSYS came back as {}", t.ending())),
-        },
-        Err(e) => Verdict::Fail(e),
-    }
+pub async fn platform_signal(ctx: &Ctx) -> Result<Verdict, String> {
+    let t = ctx.run(&die_by("SYS")).await?;
+    Ok(match t.exit_signal() {
+        Some((name, _)) if name.starts_with("SYS@") => Verdict::Pass(name),
+        Some((name, _)) if name.contains('@') => Verdict::Differs(format!(
+            "SIGSYS reported as {name}: the signal's own name is lost"
+        )),
+        _ => Verdict::Fail(format!("SIGSYS came back as {}", t.ending())),
+    })
 }

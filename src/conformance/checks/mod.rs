@@ -51,7 +51,8 @@ impl Verdict {
     }
 }
 
-type Run = for<'a> fn(&'a Ctx) -> Pin<Box<dyn Future<Output = Verdict> + Send + 'a>>;
+/// A check: `Err` means it could not even run its commands, a failure.
+type Run = for<'a> fn(&'a Ctx) -> Pin<Box<dyn Future<Output = Result<Verdict, String>> + Send + 'a>>;
 
 /// One named check.
 pub struct Check {
@@ -133,9 +134,19 @@ pub const ALL: &[Check] = &[
         streams::paused_reader
     ),
     check!(
+        "ignored-stdin",
+        "a command ignoring 32 MiB of stdin still delivers 16 MB",
+        streams::ignored_stdin
+    ),
+    check!(
         "signal-request",
         "a signal request reaches the command",
         session::signal_request
+    ),
+    check!(
+        "second-exec",
+        "a second exec on a channel is refused",
+        session::second_exec
     ),
     check!("env", "env requests: LANG accepted, others refused", session::env),
     check!(
