@@ -12,24 +12,35 @@ use std::time::Duration;
 
 use russh::client::Msg;
 use russh::{ChannelMsg, ChannelWriteHalf};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::stdio::{Input, SessionIo, Sink};
 use super::{ExecConfig, terminal};
 use crate::exit::Ending;
+use tokio_util::sync::CancellationToken;
 
 /// How long the server has to close after KILL before sesh closes itself.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Runs the configured command; `signals` carries forwarded local signals.
-pub async fn run(config: &ExecConfig, signals: mpsc::UnboundedReceiver<i32>) -> Ending {
-    let connection = match super::connect(config).await {
-        Ok(connection) => connection,
-        Err(why) => return Ending::Failed(why),
+/// Runs the configured command with `io`; `signals` carries forwarded
+/// local signals, and `hang_up` ends the session early (fan-out's
+/// `--fail-fast`, a second SIGINT).
+pub async fn run(
+    config: &ExecConfig,
+    io: SessionIo,
+    signals: mpsc::UnboundedReceiver<i32>,
+    hang_up: CancellationToken,
+) -> Ending {
+    let connection = tokio::select! {
+        connected = super::connect(config) => match connected {
+            Ok(connection) => connection,
+            Err(why) => return Ending::Failed(why),
+        },
+        _ = hang_up.cancelled() => return Ending::Interrupted,
     };
     let ending = match Session::start(config, &connection).await {
-        Ok(session) => session.run(config, signals).await,
+        Ok(session) => session.run(config, io, signals, hang_up).await,
         Err(why) => Ending::Failed(why),
     };
     let _ = connection
@@ -85,8 +96,19 @@ impl Session {
 
     /// Bridges stdio and local events until the channel closes or the
     /// session must end, then settles how it ended.
-    async fn run(mut self, config: &ExecConfig, mut signals: mpsc::UnboundedReceiver<i32>) -> Ending {
-        let pump = tokio::spawn(pump_stdin(self.writer.clone(), config.stdin));
+    async fn run(
+        mut self,
+        config: &ExecConfig,
+        io: SessionIo,
+        mut signals: mpsc::UnboundedReceiver<i32>,
+        hang_up: CancellationToken,
+    ) -> Ending {
+        let SessionIo {
+            stdout,
+            stderr,
+            input,
+        } = io;
+        let pump = tokio::spawn(pump_stdin(self.writer.clone(), input));
         let mut winch = if config.pty {
             crate::os_signals::window_changes().ok()
         } else {
@@ -94,8 +116,8 @@ impl Session {
         };
         let mut bridge = Bridge {
             writer: self.writer.clone(),
-            stdout: tokio::io::stdout(),
-            stderr: tokio::io::stderr(),
+            stdout,
+            stderr,
             report: None,
             interrupts: 0,
             timer: config.timeout.map(|after| (Instant::now() + after, Stage::Term)),
@@ -108,6 +130,7 @@ impl Session {
                     message => bridge.on_message(message).await,
                 },
                 Some(signo) = signals.recv() => bridge.on_signal(signo).await,
+                _ = hang_up.cancelled() => Some(Ending::Interrupted),
                 Some(()) = next_winch(&mut winch) => bridge.on_resize().await,
                 _ = sleep_until(bridge.timer.map(|(at, _)| at)), if bridge.timer.is_some() => {
                     bridge.on_timer(config).await
@@ -143,8 +166,8 @@ impl Session {
 /// `on_*` returns `Some` when the session has ended.
 struct Bridge {
     writer: Arc<ChannelWriteHalf<Msg>>,
-    stdout: tokio::io::Stdout,
-    stderr: tokio::io::Stderr,
+    stdout: Sink,
+    stderr: Sink,
     /// The server's exit-status or exit-signal, kept until CLOSE.
     report: Option<Ending>,
     interrupts: u32,
@@ -156,12 +179,15 @@ impl Bridge {
     async fn on_message(&mut self, message: Option<ChannelMsg>) -> Option<Ending> {
         match message {
             Some(ChannelMsg::Data { data }) => {
-                let written = self.stdout.write_all(&data).await.and(self.stdout.flush().await);
-                return written.is_err().then_some(Ending::BrokenPipe);
+                return self
+                    .stdout
+                    .write(&data)
+                    .await
+                    .is_err()
+                    .then_some(Ending::BrokenPipe);
             }
             Some(ChannelMsg::ExtendedData { data, .. }) => {
-                let _ = self.stderr.write_all(&data).await;
-                let _ = self.stderr.flush().await;
+                let _ = self.stderr.write(&data).await;
             }
             Some(ChannelMsg::ExitStatus { exit_status }) => self.report = Some(Ending::Exited(exit_status)),
             Some(ChannelMsg::ExitSignal {
@@ -224,7 +250,9 @@ impl Bridge {
 
     /// The final word on how the session ended, and the last messages the
     /// server should get.
-    async fn settle(self, ending: Ending, config: &ExecConfig) -> Ending {
+    async fn settle(mut self, ending: Ending, config: &ExecConfig) -> Ending {
+        self.stdout.finish().await;
+        self.stderr.finish().await;
         let timed_out = !matches!(self.timer, None | Some((_, Stage::Term)));
         let ending = match ending {
             // Once the timeout fired, however the command then ended, the
@@ -257,20 +285,13 @@ enum Stage {
     Close,
 }
 
-/// Copies local stdin to the channel, then sends EOF (at once with `-n`).
-async fn pump_stdin(writer: Arc<ChannelWriteHalf<Msg>>, enabled: bool) {
-    if enabled {
-        let mut stdin = tokio::io::stdin();
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            match stdin.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if writer.data_bytes(buf[..n].to_vec()).await.is_err() {
-                        return;
-                    }
-                }
-            }
+/// Copies the session's input to the channel, then sends EOF.
+async fn pump_stdin(writer: Arc<ChannelWriteHalf<Msg>>, mut input: Input) {
+    let mut local = None;
+    let mut buf = vec![0u8; 32 * 1024];
+    while let Some(chunk) = input.next(&mut local, &mut buf).await {
+        if writer.data_bytes(chunk).await.is_err() {
+            return;
         }
     }
     let _ = writer.eof().await;

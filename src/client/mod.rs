@@ -5,6 +5,8 @@ pub mod auth;
 mod config;
 pub mod exec;
 pub mod host_key;
+pub mod hosts;
+pub mod stdio;
 pub mod target;
 pub mod terminal;
 
@@ -98,7 +100,10 @@ impl client::Handler for ClientHandler {
 pub async fn execute(config: &ExecConfig) -> u8 {
     let started = std::time::Instant::now();
     let ending = match crate::os_signals::forwarded() {
-        Ok(signals) => exec::run(config, signals).await,
+        Ok(signals) => {
+            let io = stdio::SessionIo::process(config.stdin);
+            exec::run(config, io, signals, tokio_util::sync::CancellationToken::new()).await
+        }
         Err(e) => crate::exit::Ending::Failed(format!("{e:#}")),
     };
     if let Some(line) = ending.message(config.verbose) {

@@ -1,0 +1,136 @@
+//! Host lists for `sesh exec -H`: comma-separated targets, numeric ranges
+//! (`web[01-20]`, `10.0.0.[1-9]:2222`, zero padding kept), and `--hosts
+//! FILE` with one target per line and `#` comments.
+
+use std::path::Path;
+
+/// Most targets one list may expand to, so a typo cannot ask for millions.
+const MAX_TARGETS: usize = 100_000;
+
+/// Expands one `-H` value.
+pub fn expand(spec: &str) -> Result<Vec<String>, String> {
+    let mut targets = Vec::new();
+    for part in split_outside_brackets(spec) {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err(format!("empty target in {spec:?}"));
+        }
+        expand_ranges(part, &mut targets)?;
+        if targets.len() > MAX_TARGETS {
+            return Err(format!("{spec:?} expands to more than {MAX_TARGETS} targets"));
+        }
+    }
+    Ok(targets)
+}
+
+/// Reads a hosts file: one target (or range) per line, `#` comments.
+pub fn read_file(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("could not read hosts file {}: {e}", path.display()))?;
+    let mut targets = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if !line.is_empty() {
+            let expanded = expand(line).map_err(|e| format!("{} line {}: {e}", path.display(), index + 1))?;
+            targets.extend(expanded);
+        }
+    }
+    Ok(targets)
+}
+
+/// Splits at commas that are not inside `[...]`.
+fn split_outside_brackets(spec: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in spec.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&spec[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&spec[start..]);
+    parts
+}
+
+/// Expands the first `[A-B]` range (recursively the rest). Brackets that
+/// hold no range (an IPv6 `[::1]:22`) are kept as they are.
+fn expand_ranges(text: &str, out: &mut Vec<String>) -> Result<(), String> {
+    let Some((open, close, low, high, width)) = find_range(text)? else {
+        out.push(text.to_string());
+        return Ok(());
+    };
+    let (prefix, suffix) = (&text[..open], &text[close + 1..]);
+    for n in low..=high {
+        expand_ranges(&format!("{prefix}{n:0width$}{suffix}"), out)?;
+        if out.len() > MAX_TARGETS {
+            return Err(format!("{text:?} expands to more than {MAX_TARGETS} targets"));
+        }
+    }
+    Ok(())
+}
+
+/// The first bracket pair that holds `digits-digits`: its positions, the
+/// bounds and the zero-padded width.
+fn find_range(text: &str) -> Result<Option<(usize, usize, u64, u64, usize)>, String> {
+    let mut from = 0;
+    while let Some(offset) = text[from..].find('[') {
+        let open = from + offset;
+        let close = open
+            + text[open..]
+                .find(']')
+                .ok_or_else(|| format!("unclosed '[' in {text:?}"))?;
+        let inside = &text[open + 1..close];
+        if let Some((a, b)) = inside.split_once('-')
+            && !a.is_empty()
+            && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
+            && !b.is_empty()
+        {
+            let (low, high) = (
+                a.parse::<u64>().map_err(|e| e.to_string())?,
+                b.parse::<u64>().map_err(|e| e.to_string())?,
+            );
+            if low > high {
+                return Err(format!("range [{inside}] runs backwards in {text:?}"));
+            }
+            let width = if a.len() > 1 && a.starts_with('0') {
+                a.len()
+            } else {
+                0
+            };
+            return Ok(Some((open, close, low, high, width)));
+        }
+        from = close + 1;
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lists, padded ranges, ranges with ports, several ranges, IPv6.
+    #[test]
+    fn expands() {
+        assert_eq!(expand("a,b@c:22").unwrap(), ["a", "b@c:22"]);
+        assert_eq!(expand("web[01-03]").unwrap(), ["web01", "web02", "web03"]);
+        assert_eq!(
+            expand("10.0.0.[8-10]:2222").unwrap(),
+            ["10.0.0.8:2222", "10.0.0.9:2222", "10.0.0.10:2222"]
+        );
+        assert_eq!(expand("r[1-2]n[1-2]").unwrap(), ["r1n1", "r1n2", "r2n1", "r2n2"]);
+        assert_eq!(expand("[::1]:22,h[1-2]").unwrap(), ["[::1]:22", "h1", "h2"]);
+    }
+
+    /// Bad ranges and empty parts are refused; huge ones are capped.
+    #[test]
+    fn refuses_garbage() {
+        for bad in ["a,,b", "web[3-1]", "web[1-", "", "h[0-999999999]"] {
+            assert!(expand(bad).is_err(), "{bad:?}");
+        }
+    }
+}
