@@ -60,12 +60,13 @@ fn split_outside_brackets(spec: &str) -> Vec<&str> {
 /// Expands the first `[A-B]` range (recursively the rest). Brackets that
 /// hold no range (an IPv6 `[::1]:22`) are kept as they are.
 fn expand_ranges(text: &str, out: &mut Vec<String>) -> Result<(), String> {
-    let Some((open, close, low, high, width)) = find_range(text)? else {
+    let Some(range) = find_range(text)? else {
         out.push(text.to_string());
         return Ok(());
     };
-    let (prefix, suffix) = (&text[..open], &text[close + 1..]);
-    for n in low..=high {
+    let (prefix, suffix) = (&text[..range.open], &text[range.close + 1..]);
+    let width = range.width;
+    for n in range.low..=range.high {
         expand_ranges(&format!("{prefix}{n:0width$}{suffix}"), out)?;
         if out.len() > MAX_TARGETS {
             return Err(format!("{text:?} expands to more than {MAX_TARGETS} targets"));
@@ -74,9 +75,19 @@ fn expand_ranges(text: &str, out: &mut Vec<String>) -> Result<(), String> {
     Ok(())
 }
 
-/// The first bracket pair that holds `digits-digits`: its positions, the
-/// bounds and the zero-padded width.
-fn find_range(text: &str) -> Result<Option<(usize, usize, u64, u64, usize)>, String> {
+/// A `[low-high]` range found in a target.
+struct Range {
+    /// Byte positions of the brackets.
+    open: usize,
+    close: usize,
+    low: u64,
+    high: u64,
+    /// Zero-padded width (`01` -> 2), 0 when not padded.
+    width: usize,
+}
+
+/// The first bracket pair that holds `digits-digits`.
+fn find_range(text: &str) -> Result<Option<Range>, String> {
     let mut from = 0;
     while let Some(offset) = text[from..].find('[') {
         let open = from + offset;
@@ -102,7 +113,13 @@ fn find_range(text: &str) -> Result<Option<(usize, usize, u64, u64, usize)>, Str
             } else {
                 0
             };
-            return Ok(Some((open, close, low, high, width)));
+            return Ok(Some(Range {
+                open,
+                close,
+                low,
+                high,
+                width,
+            }));
         }
         from = close + 1;
     }
