@@ -26,7 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run an embedded SSH server that runs a local command for each session')
-            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host; its exit status becomes sesh''s')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host (or many); its exit status becomes sesh''s')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Check an SSH server''s session semantics (no TARGET: check sesh itself)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages under DIR (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -56,6 +56,11 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             break
         }
         'sesh;exec' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Run on these hosts: a target, a comma-separated list, or a range such as web[01-20] or 10.0.0.[1-9]:2222; repeatable')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Run on these hosts: a target, a comma-separated list, or a range such as web[01-20] or 10.0.0.[1-9]:2222; repeatable')
+            [CompletionResult]::new('--hosts', '--hosts', [CompletionResultType]::ParameterName, 'Run on the hosts listed in FILE, one target per line (# comments)')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'With many hosts: sessions at once')
+            [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
             [CompletionResult]::new('--known-hosts', '--known-hosts', [CompletionResultType]::ParameterName, 'Known hosts file [default: ~/.ssh/known_hosts]')
@@ -66,6 +71,9 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time allowed to connect and finish the SSH handshake')
             [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Keepalive interval; three unanswered probes end the session (0 turns them off)')
             [CompletionResult]::new('--status-json', '--status-json', [CompletionResultType]::ParameterName, 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)')
+            [CompletionResult]::new('--no-prefix', '--no-prefix', [CompletionResultType]::ParameterName, 'With many hosts: print lines without the `host: ` prefix')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With many hosts: newline-delimited JSON events on stdout (output lines, one record per host, a summary)')
+            [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'With many hosts: at the first failure, start no more hosts and hang up the running ones')
             [CompletionResult]::new('--accept-new', '--accept-new', [CompletionResultType]::ParameterName, 'Trust and remember the host key of a host not yet in known_hosts')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Send no stdin: the remote command reads end of file at once')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Run the command in a pty, with the local terminal in raw mode')
@@ -106,7 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
         }
         'sesh;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run an embedded SSH server that runs a local command for each session')
-            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host; its exit status becomes sesh''s')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host (or many); its exit status becomes sesh''s')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Check an SSH server''s session semantics (no TARGET: check sesh itself)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages under DIR (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')

@@ -67,12 +67,46 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__exec)
-            opts="-i -n -t -v -q -h -V --identity --known-hosts --accept-new --host-key --timeout --kill-after --env --connect-timeout --keepalive --status-json --verbose --quiet --help --version"
+            opts="-H -i -n -t -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --timeout --kill-after --env --connect-timeout --keepalive --status-json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
                 --identity)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then

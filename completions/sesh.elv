@@ -23,7 +23,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand serve 'Run an embedded SSH server that runs a local command for each session'
-            cand exec 'Run a command on a remote host; its exit status becomes sesh''s'
+            cand exec 'Run a command on a remote host (or many); its exit status becomes sesh''s'
             cand test 'Check an SSH server''s session semantics (no TARGET: check sesh itself)'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -51,6 +51,11 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --version 'Print version'
         }
         &'sesh;exec'= {
+            cand -H 'Run on these hosts: a target, a comma-separated list, or a range such as web[01-20] or 10.0.0.[1-9]:2222; repeatable'
+            cand --host 'Run on these hosts: a target, a comma-separated list, or a range such as web[01-20] or 10.0.0.[1-9]:2222; repeatable'
+            cand --hosts 'Run on the hosts listed in FILE, one target per line (# comments)'
+            cand --parallel 'With many hosts: sessions at once'
+            cand --output-dir 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing'
             cand -i 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
             cand --identity 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
             cand --known-hosts 'Known hosts file [default: ~/.ssh/known_hosts]'
@@ -61,6 +66,9 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --connect-timeout 'Time allowed to connect and finish the SSH handshake'
             cand --keepalive 'Keepalive interval; three unanswered probes end the session (0 turns them off)'
             cand --status-json 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)'
+            cand --no-prefix 'With many hosts: print lines without the `host: ` prefix'
+            cand --json 'With many hosts: newline-delimited JSON events on stdout (output lines, one record per host, a summary)'
+            cand --fail-fast 'With many hosts: at the first failure, start no more hosts and hang up the running ones'
             cand --accept-new 'Trust and remember the host key of a host not yet in known_hosts'
             cand -n 'Send no stdin: the remote command reads end of file at once'
             cand -t 'Run the command in a pty, with the local terminal in raw mode'
@@ -98,7 +106,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
         }
         &'sesh;help'= {
             cand serve 'Run an embedded SSH server that runs a local command for each session'
-            cand exec 'Run a command on a remote host; its exit status becomes sesh''s'
+            cand exec 'Run a command on a remote host (or many); its exit status becomes sesh''s'
             cand test 'Check an SSH server''s session semantics (no TARGET: check sesh itself)'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'

@@ -27,7 +27,7 @@ end
 complete -c sesh -n "__fish_sesh_needs_command" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_needs_command" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
-complete -c sesh -n "__fish_sesh_needs_command" -f -a "exec" -d 'Run a command on a remote host; its exit status becomes sesh\'s'
+complete -c sesh -n "__fish_sesh_needs_command" -f -a "exec" -d 'Run a command on a remote host (or many); its exit status becomes sesh\'s'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -47,6 +47,10 @@ complete -c sesh -n "__fish_sesh_using_subcommand serve" -s v -l verbose -d 'Mor
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s H -l host -d 'Run on these hosts: a target, a comma-separated list, or a range such as web[01-20] or 10.0.0.[1-9]:2222; repeatable' -r -f -a "(__fish_print_hostnames)"
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l hosts -d 'Run on the hosts listed in FILE, one target per line (# comments)' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l parallel -d 'With many hosts: sessions at once' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l output-dir -d 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing' -r -f -a "(__fish_complete_directories)"
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written' -r
@@ -56,6 +60,9 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -l env -d 'Set a variabl
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l connect-timeout -d 'Time allowed to connect and finish the SSH handshake' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l keepalive -d 'Keepalive interval; three unanswered probes end the session (0 turns them off)' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l status-json -d 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l no-prefix -d 'With many hosts: print lines without the `host: ` prefix'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l json -d 'With many hosts: newline-delimited JSON events on stdout (output lines, one record per host, a summary)'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l fail-fast -d 'With many hosts: at the first failure, start no more hosts and hang up the running ones'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s n -d 'Send no stdin: the remote command reads end of file at once'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s t -d 'Run the command in a pty, with the local terminal in raw mode'
@@ -76,7 +83,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand test" -s V -l version -d 'Prin
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "exec" -d 'Run a command on a remote host; its exit status becomes sesh\'s'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "exec" -d 'Run a command on a remote host (or many); its exit status becomes sesh\'s'
 complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
 complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
 complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -22,8 +22,11 @@ pub struct Cli {
 pub enum Command {
     /// Run an embedded SSH server that runs a local command for each session
     Serve(ServeArgs),
-    /// Run a command on a remote host; its exit status becomes sesh's
-    #[command(after_help = crate::exit::TABLE)]
+    /// Run a command on a remote host (or many); its exit status becomes sesh's
+    #[command(
+        override_usage = "sesh exec [OPTIONS] TARGET [--] COMMAND...\n       sesh exec [OPTIONS] -H HOSTS... [--hosts FILE] [--] COMMAND...",
+        after_help = crate::exit::HELP
+    )]
     Exec(ExecArgs),
     /// Check an SSH server's session semantics (no TARGET: check sesh itself)
     #[command(
@@ -112,19 +115,46 @@ pub struct ServeArgs {
 /// `sesh exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// Where to run: [user@]host[:port] or ssh://[user@]host[:port]
-    #[arg(value_name = "TARGET", value_hint = ValueHint::Hostname)]
-    pub target: String,
-
-    /// The remote command; its words are joined with spaces, as ssh does
+    /// TARGET ([user@]host[:port] or ssh://...) then the remote command; with
+    /// -H or --hosts, only the command. Its words are joined with spaces, as ssh does
     #[arg(
-        value_name = "COMMAND",
+        value_name = "TARGET COMMAND",
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_hint = ValueHint::CommandWithArguments
     )]
-    pub command: Vec<OsString>,
+    pub words: Vec<OsString>,
+
+    /// Run on these hosts: a target, a comma-separated list, or a range
+    /// such as web[01-20] or 10.0.0.[1-9]:2222; repeatable
+    #[arg(short = 'H', long = "host", value_name = "HOSTS", value_hint = ValueHint::Hostname)]
+    pub hosts: Vec<String>,
+
+    /// Run on the hosts listed in FILE, one target per line (# comments)
+    #[arg(long = "hosts", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub hosts_file: Option<PathBuf>,
+
+    /// With many hosts: sessions at once
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallel: u32,
+
+    /// With many hosts: print lines without the `host: ` prefix
+    #[arg(long, conflicts_with_all = ["json", "output_dir"])]
+    pub no_prefix: bool,
+
+    /// With many hosts: newline-delimited JSON events on stdout (output lines,
+    /// one record per host, a summary)
+    #[arg(long, conflicts_with = "output_dir")]
+    pub json: bool,
+
+    /// With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub output_dir: Option<PathBuf>,
+
+    /// With many hosts: at the first failure, start no more hosts and hang up the running ones
+    #[arg(long)]
+    pub fail_fast: bool,
 
     #[command(flatten)]
     pub access: AccessArgs,

@@ -17,17 +17,22 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// The exit-code table, as printed by `sesh exec --help`.
-pub const TABLE: &str = "\
-Exit codes:
-  N        the remote command exited with status N
-  128+S    the remote command was killed by signal S (143 for TERM, 137 for KILL);
-           stderr: sesh: remote command killed by signal NAME [(core dumped)][: message]
-  255      a signal with no local number, no exit status at all, or a connection,
-           host key, authentication or protocol failure (one line on stderr says which)
-  124      --timeout expired (the remote command got TERM, then KILL)
-  130      a second Ctrl-C hung up the session
-  141      local stdout was closed (like a local command killed by SIGPIPE)";
+/// `sesh exec --help`'s closing text: the table and the many-hosts rule.
+pub const HELP: &str = concat!(
+    "Exit codes:\n",
+    "  N        the remote command exited with status N\n",
+    "  128+S    the remote command was killed by signal S (143 for TERM, 137 for KILL);\n",
+    "           stderr: sesh: remote command killed by signal NAME [(core dumped)][: message]\n",
+    "  255      a signal with no local number, no exit status at all, or a connection,\n",
+    "           host key, authentication or protocol failure (one line on stderr says which)\n",
+    "  124      --timeout expired (the remote command got TERM, then KILL)\n",
+    "  130      a second Ctrl-C hung up the session\n",
+    "  141      local stdout was closed (like a local command killed by SIGPIPE)\n",
+    "\n",
+    "With many hosts (-H, --hosts): 0 only when every host exited 0; otherwise the code\n",
+    "all failed hosts share, or 123 when they differ. --json and --output-dir give\n",
+    "each host's own ending."
+);
 
 /// How a `sesh exec` session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sesh::cli::{Cli, Command};
-use sesh::client::ExecConfig;
+use sesh::client::Plan;
 use sesh::server::{self, ServerConfig};
 
 fn main() -> ExitCode {
@@ -21,15 +21,20 @@ fn main() -> ExitCode {
         }
         Command::Exec(args) => {
             sesh::logging::init(args.verbosity, "warn");
-            let config = match ExecConfig::from_args(args) {
-                Ok(config) => config,
+            let plan = match Plan::from_args(args) {
+                Ok(plan) => plan,
                 Err(why) => return fail(&why),
             };
             let rt = match runtime() {
                 Ok(rt) => rt,
                 Err(e) => return fail(&format!("{e:#}")),
             };
-            let code = rt.block_on(sesh::client::execute(&config));
+            let code = rt.block_on(async {
+                match plan {
+                    Plan::One(config) => sesh::client::execute(&config).await,
+                    Plan::Many(hosts, options) => sesh::client::fanout::run(hosts, options).await,
+                }
+            });
             let _ = std::io::stdout().flush();
             // Exit without dropping the runtime: dropping it waits for the
             // blocking read of local stdin, which never ends on a terminal

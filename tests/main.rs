@@ -8,6 +8,7 @@ mod conformance;
 mod exec_common;
 mod exec_serve;
 mod exec_sshd;
+mod fanout;
 mod generated;
 mod readme;
 mod serve_auth;

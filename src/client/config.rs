@@ -4,15 +4,82 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 use super::ExecConfig;
+use super::fanout::{FanoutOptions, Mode};
 use super::host_key::Policy;
 use super::target::Target;
 use crate::cli::{AccessArgs, ExecArgs};
 
-impl ExecConfig {
+/// What `sesh exec` was asked to do.
+pub enum Plan {
+    One(ExecConfig),
+    /// Many hosts, each with its label (the target as given) and config.
+    Many(Vec<(String, ExecConfig)>, FanoutOptions),
+}
+
+impl Plan {
     /// Validates the arguments; `Err` is the one line to show.
     pub fn from_args(args: &ExecArgs) -> Result<Self, String> {
-        let mut config = Self::for_access(&args.target, &args.access)?;
-        config.command = join_words(&args.command);
+        let mut labels = Vec::new();
+        for spec in &args.hosts {
+            labels.extend(super::hosts::expand(spec)?);
+        }
+        if let Some(file) = &args.hosts_file {
+            labels.extend(super::hosts::read_file(file)?);
+        }
+        let many = !args.hosts.is_empty() || args.hosts_file.is_some();
+        if !many {
+            if args.json || args.output_dir.is_some() || args.no_prefix || args.fail_fast {
+                return Err("--json, --output-dir, --no-prefix and --fail-fast need -H or --hosts".into());
+            }
+            let (target, command) = args.words.split_first().expect("clap requires words");
+            let target = target.to_str().ok_or("the target is not valid UTF-8")?;
+            if command.is_empty() {
+                return Err("no command given: sesh exec TARGET COMMAND...".into());
+            }
+            return Ok(Plan::One(ExecConfig::from_args(args, target, command)?));
+        }
+        if labels.is_empty() {
+            return Err("the host list is empty".into());
+        }
+        if args.status_json.is_some() {
+            return Err("--status-json is for one host; with many use --json or --output-dir".into());
+        }
+        if args.tty {
+            return Err("-t is for one host: many hosts cannot share one terminal".into());
+        }
+        let stdin = super::fanout::broadcast_wanted(args.no_stdin);
+        if stdin && labels.len() > args.parallel as usize {
+            return Err(format!(
+                "stdin is streamed to every host at once: {} hosts need --parallel {} or more (or -n for no stdin)",
+                labels.len(),
+                labels.len()
+            ));
+        }
+        let configs = labels
+            .into_iter()
+            .map(|label| ExecConfig::from_args(args, &label, &args.words).map(|config| (label, config)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mode = match (&args.output_dir, args.json, args.no_prefix) {
+            (Some(dir), _, _) => Mode::Files(dir.clone()),
+            (None, true, _) => Mode::Json,
+            (None, false, true) => Mode::Bare,
+            (None, false, false) => Mode::Prefixed,
+        };
+        let options = FanoutOptions {
+            parallel: args.parallel as usize,
+            mode,
+            fail_fast: args.fail_fast,
+            stdin,
+        };
+        Ok(Plan::Many(configs, options))
+    }
+}
+
+impl ExecConfig {
+    /// The config for one target of `sesh exec`.
+    pub fn from_args(args: &ExecArgs, target: &str, command: &[std::ffi::OsString]) -> Result<Self, String> {
+        let mut config = Self::for_access(target, &args.access)?;
+        config.command = join_words(command);
         config.stdin = !args.no_stdin;
         config.pty = args.tty;
         config.env = args

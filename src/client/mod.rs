@@ -4,6 +4,7 @@
 pub mod auth;
 mod config;
 pub mod exec;
+pub mod fanout;
 pub mod host_key;
 pub mod hosts;
 pub mod stdio;
@@ -18,6 +19,7 @@ use russh::client::{self, Handle};
 use russh::keys::PublicKeyOrCertificate;
 use tokio::net::TcpStream;
 
+pub use config::Plan;
 use host_key::Policy;
 use target::Target;
 

@@ -61,19 +61,26 @@ pub struct LineSink {
     stream: Stream,
     partial: Vec<u8>,
     tx: mpsc::Sender<Piece>,
+    /// Pass bytes through as they come (for files): no cutting, no added
+    /// final newline.
+    raw: bool,
 }
 
 impl LineSink {
-    pub fn new(host: usize, stream: Stream, tx: mpsc::Sender<Piece>) -> Self {
+    pub fn new(host: usize, stream: Stream, tx: mpsc::Sender<Piece>, raw: bool) -> Self {
         Self {
             host,
             stream,
             partial: Vec::new(),
             tx,
+            raw,
         }
     }
 
     async fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if self.raw {
+            return self.send(data.to_vec()).await;
+        }
         self.partial.extend_from_slice(data);
         let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
             return Ok(());
@@ -158,7 +165,7 @@ mod tests {
     #[tokio::test]
     async fn cuts_lines() {
         let (tx, mut rx) = mpsc::channel(16);
-        let mut sink = LineSink::new(3, Stream::Stdout, tx);
+        let mut sink = LineSink::new(3, Stream::Stdout, tx, false);
         sink.write(b"a\nb").await.unwrap();
         sink.write(b"c\nd\ne").await.unwrap();
         sink.finish().await;
