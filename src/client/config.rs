@@ -33,6 +33,12 @@ impl Plan {
             }
             let (target, command) = args.words.split_first().expect("clap requires words");
             let target = target.to_str().ok_or("the target is not valid UTF-8")?;
+            // `TARGET -- COMMAND`: clap keeps a `--` that follows the first
+            // word of a trailing argument list; it separates, it is no word.
+            let command = match command.split_first() {
+                Some((first, rest)) if first == "--" => rest,
+                _ => command,
+            };
             if command.is_empty() {
                 return Err("no command given: sesh exec TARGET COMMAND...".into());
             }
@@ -171,6 +177,38 @@ fn env_pair(spec: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan(line: &[&str]) -> Plan {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(line).unwrap();
+        let crate::cli::Command::Exec(args) = cli.command else {
+            panic!("not exec")
+        };
+        Plan::from_args(&args).unwrap()
+    }
+
+    /// `TARGET -- COMMAND` and `TARGET COMMAND` give the same command; a
+    /// `--` later in the command stays.
+    #[test]
+    fn separator_after_target() {
+        for line in [
+            &["sesh", "exec", "h", "--", "echo", "hi"][..],
+            &["sesh", "exec", "h", "echo", "hi"][..],
+        ] {
+            let Plan::One(config) = plan(line) else {
+                panic!("one host")
+            };
+            assert_eq!(config.command, b"echo hi");
+        }
+        let Plan::One(config) = plan(&["sesh", "exec", "h", "--", "grep", "--", "-x"]) else {
+            panic!()
+        };
+        assert_eq!(config.command, b"grep -- -x");
+        let Plan::Many(hosts, _) = plan(&["sesh", "exec", "-n", "-H", "a,b", "--", "echo", "hi"]) else {
+            panic!()
+        };
+        assert_eq!(hosts[1].1.command, b"echo hi");
+    }
 
     /// Words join with single spaces; env specs split at the first `=`.
     #[test]
