@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--host-key', '--host-key', [CompletionResultType]::ParameterName, 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]')
             [CompletionResult]::new('--authorized-keys', '--authorized-keys', [CompletionResultType]::ParameterName, 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]')
             [CompletionResult]::new('--accept-env', '--accept-env', [CompletionResultType]::ParameterName, 'Environment variable names clients may set (`*` and `?` wildcards); repeatable [default: LANG LC_*]')
+            [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'Shell that runs commands, instead of the account''s login shell (e.g. /bin/sh to skip a heavy ~/.bashrc)')
             [CompletionResult]::new('--subsystem', '--subsystem', [CompletionResultType]::ParameterName, 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most connections open at once; more are refused')
             [CompletionResult]::new('--max-sessions', '--max-sessions', [CompletionResultType]::ParameterName, 'Most session channels open at once on one connection')

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --host-key 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]'
             cand --authorized-keys 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]'
             cand --accept-env 'Environment variable names clients may set (`*` and `?` wildcards); repeatable [default: LANG LC_*]'
+            cand --shell 'Shell that runs commands, instead of the account''s login shell (e.g. /bin/sh to skip a heavy ~/.bashrc)'
             cand --subsystem 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`'
             cand --max-connections 'Most connections open at once; more are refused'
             cand --max-sessions 'Most session channels open at once on one connection'

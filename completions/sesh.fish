@@ -35,6 +35,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address t
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-key -d 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l authorized-keys -d 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l accept-env -d 'Environment variable names clients may set (`*` and `?` wildcards); repeatable [default: LANG LC_*]' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l shell -d 'Shell that runs commands, instead of the account\'s login shell (e.g. /bin/sh to skip a heavy ~/.bashrc)' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l subsystem -d 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-connections -d 'Most connections open at once; more are refused' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-sessions -d 'Most session channels open at once on one connection' -r

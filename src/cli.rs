@@ -78,6 +78,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATTERN")]
     pub accept_env: Vec<String>,
 
+    /// Shell that runs commands, instead of the account's login shell
+    /// (e.g. /bin/sh to skip a heavy ~/.bashrc)
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub shell: Option<PathBuf>,
+
     /// A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`
     #[arg(long, value_name = "NAME=COMMAND", value_parser = parse_subsystem)]
     pub subsystem: Vec<(String, String)>,

@@ -280,3 +280,28 @@ fn openssh_wrong_user() {
     let output = ssh.args(["-l", "nobody-here", "true"]).output().unwrap();
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
 }
+
+/// `--shell` runs commands with that shell instead of the login shell; a
+/// missing one is a startup error.
+#[test]
+fn shell_option() {
+    let server = Server::start(&["--shell", "/bin/sh"]);
+    let output = server.ssh("readlink /proc/$$/exe", b"");
+    let expected = std::fs::canonicalize("/bin/sh").unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        expected.to_str().unwrap(),
+        "{}",
+        describe(&output)
+    );
+    let keys = Keys::new();
+    let ak = keys.authorized_keys();
+    let missing = startup_error(&[
+        "--ephemeral-host-key",
+        "--authorized-keys",
+        ak.to_str().unwrap(),
+        "--shell",
+        "/no/shell",
+    ]);
+    assert!(missing.contains("--shell /no/shell: no such file"), "{missing}");
+}

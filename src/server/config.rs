@@ -68,7 +68,16 @@ impl ServerConfig {
     /// Validates the arguments: the account, the authorized keys file (read
     /// once now so a missing one stops the start) and the host key.
     pub fn from_args(args: &ServeArgs) -> color_eyre::Result<Self> {
-        let account = Account::current()?;
+        let mut account = Account::current()?;
+        if let Some(shell) = &args.shell {
+            if !shell.is_file() {
+                return Err(color_eyre::eyre::eyre!(
+                    "--shell {}: no such file",
+                    shell.display()
+                ));
+            }
+            account.shell = shell.clone();
+        }
         let authorized_keys = match &args.authorized_keys {
             Some(path) => path.clone(),
             None => account.home.join(".ssh/authorized_keys"),
