@@ -336,3 +336,44 @@ fn host_lists() {
         describe(&bad)
     );
 }
+
+/// Local signals reach every host: SIGTERM runs each remote trap; a second
+/// SIGINT hangs up everything and exits 130.
+#[test]
+fn signals_reach_every_host() {
+    use std::io::{BufRead, BufReader};
+    let fleet = Fleet::start(3);
+    let targets = fleet.targets();
+    for (signals, code) in [
+        (&[libc::SIGTERM][..], 42),
+        (&[libc::SIGINT, libc::SIGINT][..], 130),
+    ] {
+        let command =
+            "trap 'echo trapped; exit 42' TERM; trap '' INT; echo ready; while :; do sleep 0.1; done";
+        let mut child = fleet
+            .exec(&targets, &["-n"], command)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        for _ in 0..3 {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            assert!(line.ends_with(": ready\n"), "{line:?}");
+        }
+        for signo in signals {
+            crate::support::send_signal(child.id() as i32, *signo);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let status =
+            crate::support::wait_with_deadline(&mut child, Duration::from_secs(20)).expect("sesh exec ended");
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        assert_eq!(status.code(), Some(code), "{rest}");
+        if code == 42 {
+            assert_eq!(rest.matches(": trapped").count(), 3, "{rest}");
+        }
+    }
+}

@@ -45,7 +45,8 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
     let printer = printer::spawn(options.mode.clone(), labels.clone(), bar.clone(), piece_rx);
     let hang_up = CancellationToken::new();
     let (mut inputs, stdin_senders) = stdin_channels(hosts.len(), options.stdin);
-    let signal_senders = spawn_signal_distributor(hosts.len(), hang_up.clone());
+    let interrupted = CancellationToken::new();
+    let signal_senders = spawn_signal_distributor(hosts.len(), hang_up.clone(), interrupted.clone());
     if options.stdin {
         tokio::spawn(broadcast_stdin(stdin_senders));
     }
@@ -97,7 +98,9 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
     }
     bar.finish_and_clear();
     let _ = tokio::task::spawn_blocking(move || printer.join()).await;
-    summary::report(&results, &options.mode)
+    let code = summary::report(&results, &options.mode);
+    // A second Ctrl-C reads as 130 whatever the hosts did before it.
+    if interrupted.is_cancelled() { 130 } else { code }
 }
 
 /// One host's session. With `fail_fast`, a failure hangs everything up
@@ -157,7 +160,12 @@ async fn broadcast_stdin(mut senders: Vec<mpsc::Sender<Bytes>>) {
 }
 
 /// Forwards every local signal to every host; a second SIGINT hangs up all.
-fn spawn_signal_distributor(hosts: usize, hang_up: CancellationToken) -> Vec<mpsc::UnboundedReceiver<i32>> {
+/// `interrupted` records that the hang-up came from a second SIGINT.
+fn spawn_signal_distributor(
+    hosts: usize,
+    hang_up: CancellationToken,
+    interrupted: CancellationToken,
+) -> Vec<mpsc::UnboundedReceiver<i32>> {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..hosts).map(|_| mpsc::unbounded_channel()).unzip();
     let Ok(mut local) = crate::os_signals::forwarded() else {
         return receivers;
@@ -168,6 +176,7 @@ fn spawn_signal_distributor(hosts: usize, hang_up: CancellationToken) -> Vec<mps
             if signo == libc::SIGINT {
                 interrupts += 1;
                 if interrupts > 1 {
+                    interrupted.cancel();
                     hang_up.cancel();
                     continue;
                 }
