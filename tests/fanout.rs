@@ -53,21 +53,10 @@ impl Fleet {
         cmd
     }
 
-    /// `sesh exec -i KEY --known-hosts F --accept-new <extra> -H t1,t2,... -- COMMAND`.
+    /// `base` then `-H t1,t2,... -- COMMAND`.
     fn exec(&self, targets: &[String], extra: &[&str], command: &str) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesh"));
-        cmd.arg("exec")
-            .env_remove("SSH_AUTH_SOCK")
-            .arg("-i")
-            .arg(self.keys.identity());
-        cmd.arg("--known-hosts")
-            .arg(self.known_hosts.path().join("known_hosts"))
-            .arg("--accept-new");
-        cmd.args(extra)
-            .arg("-H")
-            .arg(targets.join(","))
-            .arg("--")
-            .arg(command);
+        let mut cmd = self.base(extra);
+        cmd.arg("-H").arg(targets.join(",")).arg("--").arg(command);
         cmd
     }
 }
