@@ -305,3 +305,35 @@ fn shell_option() {
     ]);
     assert!(missing.contains("--shell /no/shell: no such file"), "{missing}");
 }
+
+/// One log line per session start and end, with peer, user, command, how
+/// it ended, bytes each way and duration.
+#[test]
+fn session_log_lines() {
+    let server = Server::start(&[]);
+    let output = server.ssh("cat; echo done; exit 3", b"12345");
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(crate::support::wait_for(Duration::from_secs(10), || server
+        .log()
+        .contains("session ended")));
+    let log = server.log();
+    let user = crate::support::client::current_user();
+    let started = log
+        .lines()
+        .find(|l| l.contains("session started"))
+        .expect("a start line");
+    let ended = log
+        .lines()
+        .find(|l| l.contains("session ended"))
+        .expect("an end line");
+    for line in [started, ended] {
+        assert!(
+            line.contains("peer=127.0.0.1:") && line.contains(&format!("user={user}")),
+            "{line}"
+        );
+        assert!(line.contains("command=cat; echo done; exit 3"), "{line}");
+    }
+    for field in ["ending=exit 3", "bytes_in=5", "bytes_out=10", "duration_ms="] {
+        assert!(ended.contains(field), "{field} missing: {ended}");
+    }
+}
