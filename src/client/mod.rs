@@ -174,7 +174,12 @@ async fn open_tcp(target: &Target) -> Result<TcpStream, String> {
     let mut last = None;
     for address in addresses {
         match TcpStream::connect(address).await {
-            Ok(stream) => return Ok(stream),
+            Ok(stream) => {
+                // connect_stream does not apply russh's `nodelay`; Nagle
+                // would hold small packets for the peer's delayed ACK.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
             Err(e) => last = Some(e),
         }
     }

@@ -145,6 +145,10 @@ async fn serve_connection(
     stop: CancellationToken,
 ) -> Result<(), String> {
     let local = stream.local_addr().map_err(|e| e.to_string())?;
+    // run_stream does not apply russh's `nodelay`: without it Nagle holds
+    // each small packet (EOF, exit-status) for the peer's delayed ACK,
+    // ~40 ms apiece.
+    let _ = stream.set_nodelay(true);
     let authenticated = Arc::new(AtomicBool::new(false));
     let sessions = TaskTracker::new();
     let handler = handler::ConnectionHandler {
