@@ -23,6 +23,7 @@ pub mod keys;
 pub mod logging;
 pub mod os_signals;
 pub mod pattern;
+pub mod progress;
 pub mod server;
 pub mod signals;
 

@@ -193,12 +193,7 @@ pub fn known_hosts_flow(remote: &Remote) {
 
 /// A key the server does not accept: 255 and a line naming what was tried.
 pub fn wrong_key_refused(remote: &Remote) {
-    let mut command = sesh_exec();
-    command
-        .args(["-n", "--host-key", &remote.fingerprint])
-        .arg("-i")
-        .arg(&remote.stranger);
-    command.arg(&remote.target).arg("true");
+    let command = remote.command_as(&remote.stranger, "true");
     let output = run_with_input(command, b"");
     let text = String::from_utf8_lossy(&output.stderr).to_string();
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
@@ -253,13 +248,7 @@ pub fn encrypted_key_without_terminal(remote: &Remote) {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut command = sesh_exec();
-    command
-        .args(["-n", "--host-key", &remote.fingerprint])
-        .arg("-i")
-        .arg(&key)
-        .arg(&remote.target)
-        .arg("true");
+    let mut command = remote.command_as(&key, "true");
     // No controlling terminal, as under CI or cron.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut command, || {
@@ -294,13 +283,7 @@ pub fn rsa_identity(remote: &Remote) {
         .open(&remote.authorized_keys)
         .unwrap();
     std::io::Write::write_all(&mut authorized, public.as_bytes()).unwrap();
-    let mut command = sesh_exec();
-    command
-        .args(["-n", "--host-key", &remote.fingerprint])
-        .arg("-i")
-        .arg(&key)
-        .arg(&remote.target)
-        .arg("echo rsa");
+    let command = remote.command_as(&key, "echo rsa");
     let output = run_with_input(command, b"");
     assert_eq!(output.stdout, b"rsa\n", "{}", describe(&output));
 }

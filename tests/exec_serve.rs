@@ -9,6 +9,18 @@ use crate::exec_common as common;
 use crate::support::exec::{Remote, sesh_exec};
 use crate::support::{Server, describe, gone, run_with_input, send_signal, wait_for, wait_with_deadline};
 
+/// Starts `sesh exec <extra> TARGET -- command` and reads its first line.
+fn spawn_first_line(remote: &Remote, extra: &[&str], command: &str) -> (std::process::Child, String) {
+    let mut exec = remote.command(extra);
+    exec.arg(command).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = exec.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
+
 fn with_serve(checks: &[fn(&Remote)]) {
     let server = Server::start(&[]);
     let remote = Remote::of_serve(&server);
@@ -100,16 +112,11 @@ fn local_signals_are_forwarded() {
 fn second_interrupt_hangs_up() {
     let server = Server::start(&["--hangup-grace", "1s"]);
     let remote = Remote::of_serve(&server);
-    let mut command = remote.command(&["-n"]);
-    command
-        .arg("trap '' INT; echo $$; while :; do sleep 0.1; done")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut child, line) = spawn_first_line(
+        &remote,
+        &["-n"],
+        "trap '' INT; echo $$; while :; do sleep 0.1; done",
+    );
     let pid: i32 = line.trim().parse().unwrap();
     send_signal(child.id() as i32, libc::SIGINT);
     std::thread::sleep(Duration::from_millis(300));
@@ -291,16 +298,7 @@ fn terminal_raw_mode_and_resize() {
 fn dead_server_noticed_by_keepalive() {
     let server = Server::start(&[]);
     let remote = Remote::of_serve(&server);
-    let mut command = remote.command(&["-n", "--keepalive", "1s"]);
-    command
-        .arg("echo ready; sleep 60")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut child, _ready) = spawn_first_line(&remote, &["-n", "--keepalive", "1s"], "echo ready; sleep 60");
     send_signal(server.child.id() as i32, libc::SIGSTOP);
     let status = wait_with_deadline(&mut child, Duration::from_secs(20));
     send_signal(server.child.id() as i32, libc::SIGCONT);
@@ -312,4 +310,31 @@ fn dead_server_noticed_by_keepalive() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(255), "{stderr}");
     assert_eq!(stderr, "sesh: connection to the server lost\n");
+}
+
+/// `--connect-timeout`: a server that accepts but never speaks SSH ends the
+/// attempt in time with 255 and one line.
+#[test]
+fn connect_timeout_on_a_silent_server() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = silent.local_addr().unwrap().to_string();
+    let mut command = sesh_exec();
+    command
+        .args(["-n", "--connect-timeout", "1s"])
+        .arg(&target)
+        .arg("true");
+    let begun = std::time::Instant::now();
+    let output = run_with_input(command, b"");
+    let text = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    assert!(
+        begun.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        begun.elapsed()
+    );
+    assert!(
+        text.contains("no SSH handshake") && text.lines().count() == 1,
+        "{text}"
+    );
+    drop(silent);
 }

@@ -24,7 +24,7 @@ impl Embedded {
     pub async fn start() -> color_eyre::Result<Self> {
         let keys = tempfile::tempdir().wrap_err("could not create a temporary directory")?;
         let identity = keys.path().join("id_ed25519");
-        let client_key = crate::keys::host_key::ephemeral()?;
+        let client_key = crate::keys::generate_ed25519()?;
         client_key
             .write_openssh_file(&identity, LineEnding::LF)
             .map_err(|e| eyre!("could not write the client key: {e}"))?;

@@ -3,6 +3,7 @@
 //! a target it checks any SSH server with plain POSIX shell commands.
 
 mod checks;
+pub mod data;
 mod embedded;
 mod report;
 pub mod transcript;

@@ -1,9 +1,7 @@
 //! How `sesh test` shows its results: a progress bar on stderr while the
 //! checks run (only on a terminal), then a table or one JSON report.
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::checks::Verdict;
@@ -70,14 +68,7 @@ impl Report {
     }
 }
 
-/// A progress bar on stderr, hidden when stderr is not a terminal.
+/// A progress bar of the checks (hidden when stderr is not a terminal).
 pub fn progress(checks: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(checks as u64);
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
+    crate::progress::bar(checks, "{bar:30} {pos}/{len} {msg}")
 }

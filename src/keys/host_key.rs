@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{WrapErr, eyre};
+use russh::keys::PrivateKey;
 use russh::keys::ssh_key::LineEnding;
-use russh::keys::{Algorithm, PrivateKey};
 
 /// Where the host key lives when no `--host-key` is given:
 /// `$XDG_STATE_HOME/sesh/ssh_host_ed25519_key`, `~/.local/state` when unset.
@@ -28,17 +28,11 @@ pub fn load_or_create(path: &Path) -> color_eyre::Result<PrivateKey> {
     }
 }
 
-/// A new ed25519 key that lives only in memory.
-pub fn ephemeral() -> color_eyre::Result<PrivateKey> {
-    let mut rng = russh::keys::key::safe_rng();
-    PrivateKey::random(&mut rng, Algorithm::Ed25519).map_err(|e| eyre!("could not generate a host key: {e}"))
-}
-
 fn create(path: &Path) -> color_eyre::Result<PrivateKey> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).wrap_err_with(|| format!("could not create {}", dir.display()))?;
     }
-    let mut key = ephemeral()?;
+    let mut key = super::generate_ed25519()?;
     key.set_comment("sesh host key");
     // ssh-key writes private keys with mode 0600.
     key.write_openssh_file(path, LineEnding::LF)

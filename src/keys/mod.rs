@@ -5,7 +5,15 @@ pub mod authorized_keys;
 pub mod host_key;
 pub mod known_hosts;
 
-use russh::keys::{HashAlg, PublicKey};
+use color_eyre::eyre::eyre;
+use russh::keys::{Algorithm, HashAlg, PrivateKey, PublicKey};
+
+/// A new ed25519 key in memory (an ephemeral host key, or the client key
+/// of an embedded `sesh test` run).
+pub fn generate_ed25519() -> color_eyre::Result<PrivateKey> {
+    let mut rng = russh::keys::key::safe_rng();
+    PrivateKey::random(&mut rng, Algorithm::Ed25519).map_err(|e| eyre!("could not generate a key: {e}"))
+}
 
 /// The `SHA256:...` fingerprint `ssh-keygen -l` prints for a key.
 pub fn fingerprint(key: &PublicKey) -> String {

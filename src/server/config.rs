@@ -56,7 +56,7 @@ impl ServerConfig {
     pub fn embedded(authorized_keys: PathBuf) -> color_eyre::Result<Self> {
         Ok(Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            host_key: host_key::ephemeral()?,
+            host_key: crate::keys::generate_ed25519()?,
             authorized_keys,
             accept_env: vec!["LANG".to_string(), "LC_*".to_string()],
             subsystems: HashMap::new(),
@@ -87,7 +87,7 @@ impl ServerConfig {
             tracing::warn!("{}: {warning}", authorized_keys.display());
         }
         let host_key = if args.ephemeral_host_key {
-            host_key::ephemeral()?
+            crate::keys::generate_ed25519()?
         } else {
             let path = match &args.host_key {
                 Some(path) => path.clone(),

@@ -51,6 +51,17 @@ impl Remote {
         command
     }
 
+    /// `sesh exec -n --host-key FP -i IDENTITY TARGET COMMAND`: another key.
+    pub fn command_as(&self, identity: &std::path::Path, remote_command: &str) -> Command {
+        let mut command = sesh_exec();
+        command
+            .args(["-n", "--host-key", &self.fingerprint])
+            .arg("-i")
+            .arg(identity);
+        command.arg(&self.target).arg(remote_command);
+        command
+    }
+
     /// Runs `remote_command` with `input` on stdin.
     pub fn exec(&self, extra: &[&str], remote_command: &str, input: &[u8]) -> Output {
         let mut command = self.command(extra);

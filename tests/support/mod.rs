@@ -303,18 +303,7 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-pub fn pattern_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
+pub use sesh::conformance::data::pattern as pattern_bytes;
 
 /// Runs `command` with `data` written to its stdin `piece` bytes at a time.
 pub fn run_in_pieces(mut command: Command, data: &[u8], piece: usize) -> Output {
@@ -337,10 +326,7 @@ pub fn run_in_pieces(mut command: Command, data: &[u8], piece: usize) -> Output 
     output
 }
 
-/// What `seq 1 n` prints.
-pub fn seq(n: u32) -> Vec<u8> {
-    (1..=n).map(|i| format!("{i}\n")).collect::<String>().into_bytes()
-}
+pub use sesh::conformance::data::seq;
 
 /// A readable summary of a failed `ssh` run.
 pub fn describe(output: &Output) -> String {

@@ -40,9 +40,14 @@ const STDIN_QUEUE: usize = 8;
 /// Runs every host's session; returns the exit code of the policy.
 pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8 {
     let labels: Vec<String> = hosts.iter().map(|(label, _)| label.clone()).collect();
-    let bar = summary::progress(hosts.len());
+    let progress = Arc::new(summary::Progress::new(hosts.len()));
     let (piece_tx, piece_rx) = mpsc::channel(256);
-    let printer = printer::spawn(options.mode.clone(), labels.clone(), bar.clone(), piece_rx);
+    let printer = printer::spawn(
+        options.mode.clone(),
+        labels.clone(),
+        progress.bar().clone(),
+        piece_rx,
+    );
     let hang_up = CancellationToken::new();
     let (mut inputs, stdin_senders) = stdin_channels(hosts.len(), options.stdin);
     let interrupted = CancellationToken::new();
@@ -74,7 +79,7 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
             permit = limit.clone().acquire_owned() => Some(permit.expect("the semaphore is never closed")),
             _ = hang_up.cancelled() => None,
         };
-        let (hang_up, bar, fail_fast) = (hang_up.clone(), bar.clone(), options.fail_fast);
+        let (hang_up, progress, fail_fast) = (hang_up.clone(), progress.clone(), options.fail_fast);
         tasks.push(tokio::spawn(async move {
             let result = match permit {
                 Some(permit) if !hang_up.is_cancelled() => {
@@ -87,7 +92,7 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
                     duration: Duration::ZERO,
                 },
             };
-            summary::tick(&bar, &result);
+            progress.tick(&result);
             (label, result)
         }));
     }
@@ -96,7 +101,7 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
     for task in tasks {
         results.push(task.await.expect("a host task does not panic"));
     }
-    bar.finish_and_clear();
+    progress.bar().finish_and_clear();
     let _ = tokio::task::spawn_blocking(move || printer.join()).await;
     let code = summary::report(&results, &options.mode);
     // A second Ctrl-C reads as 130 whatever the hosts did before it.

@@ -8,10 +8,10 @@
 //! (255), a timeout (124) or a host never started (`--fail-fast`, 255)
 //! can never read as success.
 
-use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 
 use super::printer::Mode;
@@ -47,32 +47,36 @@ impl HostResult {
     }
 }
 
-/// A bar of hosts done on stderr, hidden when stderr is not a terminal.
-pub fn progress(hosts: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(hosts as u64);
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} hosts done, {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message("0 failed");
-    bar
+/// Hosts done and failed, on a progress bar (hidden when stderr is not a
+/// terminal).
+pub struct Progress {
+    bar: ProgressBar,
+    failed: AtomicUsize,
 }
 
-/// One more host done.
-pub fn tick(bar: &ProgressBar, result: &HostResult) {
-    if result.failed() {
-        let failed = bar
-            .message()
-            .split(' ')
-            .next()
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0)
-            + 1;
-        bar.set_message(format!("{failed} failed"));
+impl Progress {
+    pub fn new(hosts: usize) -> Self {
+        let bar = crate::progress::bar(hosts, "{bar:30} {pos}/{len} hosts done, {msg}");
+        bar.set_message("0 failed");
+        Self {
+            bar,
+            failed: AtomicUsize::new(0),
+        }
     }
-    bar.inc(1);
+
+    /// The bar, for writing around it.
+    pub fn bar(&self) -> &ProgressBar {
+        &self.bar
+    }
+
+    /// One more host done.
+    pub fn tick(&self, result: &HostResult) {
+        if result.failed() {
+            let failed = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
+            self.bar.set_message(format!("{failed} failed"));
+        }
+        self.bar.inc(1);
+    }
 }
 
 /// Prints the summary and records; returns the exit code.

@@ -146,8 +146,7 @@ pub async fn concurrent(ctx: &Ctx) -> Result<Verdict, String> {
     });
     for (i, result) in futures::future::join_all(runs).await {
         let t = result.map_err(|e| format!("channel {i}: {e}"))?;
-        let expected: String = (1..=10000 + i).map(|n| format!("{n}\n")).collect();
-        if t.stdout != expected.as_bytes() || t.exit_status() != Some(i) {
+        if t.stdout != crate::conformance::data::seq(10000 + i) || t.exit_status() != Some(i) {
             return Ok(Verdict::Fail(format!(
                 "channel {i}: {} bytes, {}",
                 t.stdout.len(),

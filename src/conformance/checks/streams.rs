@@ -5,24 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::{Ctx, Verdict, collect_channel};
-
-/// What `seq 1 n` prints.
-fn seq(n: u32) -> Vec<u8> {
-    (1..=n).map(|i| format!("{i}\n")).collect::<String>().into_bytes()
-}
-
-/// Deterministic pseudo-random bytes.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
+use crate::conformance::data::{pattern, seq};
 
 pub async fn separation(ctx: &Ctx) -> Result<Verdict, String> {
     let t = ctx
@@ -95,7 +78,7 @@ pub async fn stdin_eof(ctx: &Ctx) -> Result<Verdict, String> {
 }
 
 pub async fn transfer(ctx: &Ctx) -> Result<Verdict, String> {
-    let data = pattern(4 * 1024 * 1024);
+    let data = pattern(4 * 1024 * 1024, 0x2545_f491_4f6c_dd1d);
     let t = ctx.run_with_input("cat", Bytes::from(data.clone())).await?;
     Ok(if t.stdout == data {
         Verdict::Pass("4 MiB up and back, identical".into())
