@@ -26,6 +26,7 @@ pub mod pattern;
 pub mod progress;
 pub mod server;
 pub mod signals;
+pub mod transport;
 
 use std::path::PathBuf;
 

@@ -181,13 +181,13 @@ impl Bridge {
             Some(ChannelMsg::Data { data }) => {
                 return self
                     .stdout
-                    .write(&data)
+                    .write(data)
                     .await
                     .is_err()
                     .then_some(Ending::BrokenPipe);
             }
             Some(ChannelMsg::ExtendedData { data, .. }) => {
-                let _ = self.stderr.write(&data).await;
+                let _ = self.stderr.write(data).await;
             }
             Some(ChannelMsg::ExitStatus { exit_status }) => self.report = Some(Ending::Exited(exit_status)),
             Some(ChannelMsg::ExitSignal {
@@ -287,9 +287,7 @@ enum Stage {
 
 /// Copies the session's input to the channel, then sends EOF.
 async fn pump_stdin(writer: Arc<ChannelWriteHalf<Msg>>, mut input: Input) {
-    let mut local = None;
-    let mut buf = vec![0u8; 32 * 1024];
-    while let Some(chunk) = input.next(&mut local, &mut buf).await {
+    while let Some(chunk) = input.next().await {
         if writer.data_bytes(chunk).await.is_err() {
             return;
         }

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod fanout;
 pub mod host_key;
 pub mod hosts;
+mod local_io;
 pub mod stdio;
 pub mod target;
 pub mod terminal;
@@ -144,6 +145,7 @@ pub async fn connect(config: &ExecConfig) -> Result<Connection, String> {
         keepalive_interval: config.keepalive,
         keepalive_max: 3,
         nodelay: true,
+        preferred: crate::transport::preferred(),
         ..Default::default()
     });
     let handshake = client::connect_stream(russh_config, stream, handler);

@@ -3,37 +3,32 @@
 //! feed one printer and a paced broadcast of local stdin.
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
+
+use super::local_io::LocalOutput;
 
 /// One output stream of a session.
 pub enum Sink {
-    Stdout(tokio::io::Stdout),
-    Stderr(tokio::io::Stderr),
+    /// The process's own stdout or stderr.
+    Local(Stream, LocalOutput),
     /// Bytes cut into whole lines for a shared printer.
     Lines(LineSink),
 }
 
 impl Sink {
-    /// Writes and flushes; an error means the destination is gone.
-    pub async fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+    /// Passes `data` on; an error means the destination is gone.
+    pub async fn write(&mut self, data: Bytes) -> std::io::Result<()> {
         match self {
-            Sink::Stdout(out) => {
-                out.write_all(data).await?;
-                out.flush().await
-            }
-            Sink::Stderr(err) => {
-                err.write_all(data).await?;
-                err.flush().await
-            }
-            Sink::Lines(lines) => lines.write(data).await,
+            Sink::Local(stream, output) => output.write(*stream, data).await,
+            Sink::Lines(lines) => lines.write(&data).await,
         }
     }
 
-    /// Flushes what is left (a final partial line).
+    /// Writes out what is left (a final partial line, queued output).
     pub async fn finish(&mut self) {
-        if let Sink::Lines(lines) = self {
-            lines.finish().await;
+        match self {
+            Sink::Local(_, output) => output.flush().await,
+            Sink::Lines(lines) => lines.finish().await,
         }
     }
 }
@@ -115,25 +110,24 @@ impl LineSink {
 pub enum Input {
     /// Nothing: EOF at once (`-n`).
     None,
-    /// The process's stdin.
+    /// The process's stdin, read from the first call on (not before: a
+    /// terminal must be in raw mode first).
     Local,
-    /// Chunks broadcast from the process's stdin; the channel's end is EOF.
-    Broadcast(mpsc::Receiver<Bytes>),
+    /// Chunks from a reader of stdin (its own, or a broadcast's share);
+    /// the channel's end is EOF.
+    Chunks(mpsc::Receiver<Bytes>),
 }
 
 impl Input {
     /// The next chunk; `None` at end of input.
-    pub async fn next(&mut self, local: &mut Option<tokio::io::Stdin>, buf: &mut [u8]) -> Option<Bytes> {
+    pub async fn next(&mut self) -> Option<Bytes> {
         match self {
             Input::None => None,
             Input::Local => {
-                let stdin = local.get_or_insert_with(tokio::io::stdin);
-                match stdin.read(buf).await {
-                    Ok(0) | Err(_) => None,
-                    Ok(n) => Some(Bytes::copy_from_slice(&buf[..n])),
-                }
+                *self = Input::Chunks(super::local_io::stdin_chunks());
+                Box::pin(self.next()).await
             }
-            Input::Broadcast(rx) => rx.recv().await,
+            Input::Chunks(rx) => rx.recv().await,
         }
     }
 }
@@ -148,9 +142,10 @@ pub struct SessionIo {
 impl SessionIo {
     /// The process's own stdio (one host).
     pub fn process(stdin: bool) -> Self {
+        let output = LocalOutput::start();
         Self {
-            stdout: Sink::Stdout(tokio::io::stdout()),
-            stderr: Sink::Stderr(tokio::io::stderr()),
+            stdout: Sink::Local(Stream::Stdout, output.clone()),
+            stderr: Sink::Local(Stream::Stderr, output),
             input: if stdin { Input::Local } else { Input::None },
         }
     }

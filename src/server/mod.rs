@@ -14,6 +14,7 @@ mod input_queue;
 mod output;
 mod process;
 mod pty;
+mod quick_ack;
 mod request;
 mod session;
 mod stdin;
@@ -102,6 +103,7 @@ fn russh_config(config: &ServerConfig) -> russh::server::Config {
         max_auth_attempts: config.limits.max_auth_tries,
         keys: vec![config.host_key.clone()],
         nodelay: true,
+        preferred: crate::transport::preferred(),
         ..Default::default()
     }
 }
@@ -163,7 +165,7 @@ async fn serve_connection(
     };
     let grace = shared.config.limits.login_grace_time;
     let login_deadline = tokio::time::Instant::now() + grace;
-    let start = russh::server::run_stream(shared.russh.clone(), stream, handler);
+    let start = russh::server::run_stream(shared.russh.clone(), quick_ack::QuickAck::new(stream), handler);
     let mut running = tokio::time::timeout_at(login_deadline, start)
         .await
         .map_err(|_| "login grace time over before key exchange".to_string())?

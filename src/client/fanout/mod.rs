@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::io::AsyncReadExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +72,7 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
                 piece_tx.clone(),
                 options.mode.raw(),
             )),
-            input: inputs[index].take().map_or(Input::None, Input::Broadcast),
+            input: inputs[index].take().map_or(Input::None, Input::Chunks),
         };
         let permit = tokio::select! {
             permit = limit.clone().acquire_owned() => Some(permit.expect("the semaphore is never closed")),
@@ -146,12 +145,10 @@ fn stdin_channels(
 /// and memory stays at `STDIN_QUEUE` chunks per host. The senders' drop is
 /// every host's EOF.
 async fn broadcast_stdin(mut senders: Vec<mpsc::Sender<Bytes>>) {
-    let mut stdin = tokio::io::stdin();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut stdin = super::local_io::stdin_chunks();
     while !senders.is_empty() {
-        let chunk = match stdin.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => Bytes::copy_from_slice(&buf[..n]),
+        let Some(chunk) = stdin.recv().await else {
+            break;
         };
         let mut open = Vec::with_capacity(senders.len());
         for sender in senders {
