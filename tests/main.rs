@@ -9,6 +9,7 @@ mod exec_common;
 mod exec_serve;
 mod exec_sshd;
 mod fanout;
+mod faults;
 mod generated;
 mod readme;
 mod serve_auth;

@@ -337,3 +337,45 @@ pub fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr[..output.stderr.len().min(2000)])
     )
 }
+
+/// What a process holds, for leak checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    pub fds: usize,
+    pub threads: usize,
+    pub rss_kib: u64,
+    /// Direct children (commands still running, or zombies not reaped).
+    pub children: usize,
+}
+
+pub fn holdings(pid: u32) -> Holdings {
+    let count = |dir: String| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    let children = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|task| {
+            std::fs::read_to_string(task.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .count()
+        })
+        .sum();
+    Holdings {
+        fds: count(format!("/proc/{pid}/fd")),
+        threads: count(format!("/proc/{pid}/task")),
+        rss_kib: rss_kib(pid),
+        children,
+    }
+}
+
+/// Waits (bounded) until the server holds no more fds than `baseline` and
+/// has no children: what a finished session must leave behind.
+pub fn settles_to(pid: u32, baseline: &Holdings, within: Duration) -> Result<(), Holdings> {
+    let settled = |now: &Holdings| now.fds <= baseline.fds && now.children == 0;
+    if wait_for(within, || settled(&holdings(pid))) {
+        Ok(())
+    } else {
+        Err(holdings(pid))
+    }
+}

@@ -1,0 +1,154 @@
+//! Faults: clients killed mid-transfer, servers stopped under load,
+//! background jobs holding output open. What must hold: nothing leaks
+//! (fds, processes, zombies), every session reports, the next client is
+//! served.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use russh::ChannelMsg;
+
+use crate::support::client::{Client, Event, collect};
+use crate::support::exec::Remote;
+use crate::support::{Server, describe, gone, holdings, settles_to, wait_for};
+
+/// An `ssh` killed by SIGKILL while bytes flow, either way: the command's
+/// process group is hung up, and the server returns to the fds it held
+/// before, with no child left (running or zombie). Then it serves again.
+#[test]
+fn client_killed_mid_transfer_leaks_nothing() {
+    let server = Server::start(&["--hangup-grace", "1s"]);
+    let pid = server.child.id();
+    assert!(server.ssh("true", b"").status.success());
+    let baseline = holdings(pid);
+    for (label, command, upload) in [
+        ("download", "echo $$; exec cat /dev/zero", false),
+        ("upload", "echo $$; exec cat > /dev/null", true),
+    ] {
+        let mut ssh = server.ssh_command(&server.keys.identity());
+        let mut ssh = ssh
+            .arg(command)
+            .stdin(if upload { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(ssh.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let command_pid: i32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{label}: {line:?}"));
+        if upload {
+            let mut stdin = ssh.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let block = vec![0u8; 64 * 1024];
+                while stdin.write_all(&block).is_ok() {}
+            });
+        }
+        // Mid-transfer: a few MB have moved.
+        let mut buf = vec![0u8; 1 << 20];
+        if !upload {
+            for _ in 0..4 {
+                stdout.read_exact(&mut buf).unwrap();
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        ssh.kill().unwrap();
+        ssh.wait().unwrap();
+        assert!(
+            wait_for(Duration::from_secs(15), || gone(command_pid)),
+            "{label}: command {command_pid} left behind"
+        );
+        if let Err(now) = settles_to(pid, &baseline, Duration::from_secs(15)) {
+            panic!("{label}: server holds {now:?}, before {baseline:?}");
+        }
+    }
+    let output = server.ssh("echo served", b"");
+    assert_eq!(output.stdout, b"served\n", "{}", describe(&output));
+}
+
+/// A job left running in the background that keeps stdout open: the
+/// session waits for it, as sshd does, so its output is not lost, and
+/// ends when it ends.
+#[test]
+fn background_job_holding_stdout_is_waited_for() {
+    let server = Server::start(&[]);
+    let remote = Remote::of_serve(&server);
+    let start = Instant::now();
+    let output = remote.exec(&["-n"], "(sleep 1; echo late) & echo early", b"");
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(output.stdout, b"early\nlate\n");
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    // Redirected away from the session, a job does not hold it open.
+    let start = Instant::now();
+    let output = remote.exec(&["-n"], "sleep 30 >/dev/null 2>&1 & echo $!", b"");
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "waited for a detached job"
+    );
+    let job: i32 = String::from_utf8_lossy(&output.stdout).trim().parse().unwrap();
+    crate::support::send_signal(job, libc::SIGKILL);
+}
+
+/// SIGTERM while nine sessions on three connections run (idle, streaming,
+/// and one ignoring SIGHUP): each reports how it ended and closes, and the
+/// server exits 0 within the hang-up grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_reports_every_session() {
+    let mut server = Server::start(&["--hangup-grace", "1s"]);
+    let mut channels = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let client = Client::login(server.addr, &server.keys.identity()).await;
+        // The streaming one last: it is not read until the end, and an
+        // unread channel stalls its whole connection on the client side.
+        for command in [
+            "echo ready; exec sleep 300",
+            "trap '' HUP; echo ready; while :; do sleep 1; done",
+            "echo ready; exec cat /dev/zero",
+        ] {
+            let mut channel = client.channel().await;
+            channel.exec(true, command).await.unwrap();
+            wait_for_output(&mut channel).await;
+            channels.push(channel);
+        }
+        clients.push(client);
+    }
+    crate::support::send_signal(server.child.id() as i32, libc::SIGTERM);
+    let transcripts: Vec<_> = channels
+        .into_iter()
+        .map(|channel| tokio::spawn(collect(channel, Duration::from_secs(30))))
+        .collect();
+    for (n, transcript) in transcripts.into_iter().enumerate() {
+        let transcript = transcript.await.unwrap();
+        let expected = if n % 3 == 1 { "KILL" } else { "HUP" };
+        assert_eq!(
+            transcript.exit_signal().map(|(name, _)| name).as_deref(),
+            Some(expected),
+            "session {n}: {}",
+            transcript.ending()
+        );
+        assert_eq!(transcript.events.last(), Some(&Event::Close), "session {n}");
+    }
+    let status = crate::support::wait_with_deadline(&mut server.child, Duration::from_secs(20));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", server.log());
+    drop(clients);
+}
+
+/// Reads until the command's first output.
+async fn wait_for_output(channel: &mut russh::Channel<russh::client::Msg>) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), channel.wait())
+            .await
+            .expect("output")
+        {
+            Some(ChannelMsg::Data { .. }) => return,
+            Some(_) => {}
+            None => panic!("channel ended before any output"),
+        }
+    }
+}
