@@ -16,3 +16,4 @@ mod serve_auth;
 mod serve_lifecycle;
 mod serve_openssh;
 mod serve_russh;
+mod soak;
