@@ -31,6 +31,33 @@ pub fn run(mut cmd: Command) -> Result<Duration, String> {
     Ok(elapsed)
 }
 
+/// Like `run`, also giving the client's peak resident memory in KiB
+/// (from wait4's rusage; its stderr is not kept).
+pub fn run_with_peak(mut cmd: Command) -> Result<(Duration, u64), String> {
+    let start = Instant::now();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{cmd:?}: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; both pointers are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    if waited != pid {
+        return Err(format!("{cmd:?}: wait4: {}", std::io::Error::last_os_error()));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{cmd:?}: ended with wait status {status:#x}"));
+    }
+    // ru_maxrss is in KiB on Linux.
+    Ok((elapsed, usage.ru_maxrss as u64))
+}
+
 /// Like `run`, with `input` on stdin.
 pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<Duration, String> {
     let start = Instant::now();

@@ -240,14 +240,17 @@ pub fn fanout(peers: &Peers, settings: &Settings, report: &mut Report) -> Result
     for kind in [ServerKind::SeshServe, ServerKind::Sshd] {
         let port = peers.server(kind).port;
         let host = format!("127.0.0.1:{port}");
-        let (mut fan, mut looped, mut xargs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut fan, mut fan_rss) = (Vec::new(), Vec::new());
+        let (mut looped, mut xargs) = (Vec::new(), Vec::new());
         for _ in 0..settings.fanout_runs {
             let mut cmd = Command::new(&peers.sesh);
             cmd.arg("exec").args(peers.sesh_options());
             cmd.args(["--parallel", &settings.targets.to_string(), "-H"]);
             cmd.arg(vec![host.as_str(); settings.targets].join(","))
                 .args(["--", "true"]);
-            fan.push(measure::run(cmd)?.as_secs_f64());
+            let (elapsed, peak_kib) = measure::run_with_peak(cmd)?;
+            fan.push(elapsed.as_secs_f64());
+            fan_rss.push(peak_kib as f64 / 1024.0);
 
             let start = Instant::now();
             for _ in 0..settings.targets {
@@ -267,6 +270,12 @@ pub fn fanout(peers: &Peers, settings: &Settings, report: &mut Report) -> Result
             format!("{n} x true, {kind}: sesh exec --parallel {n}"),
             "s",
             fan,
+        ));
+        report.rows.push(Row::new(
+            "fan-out",
+            format!("peak RSS of sesh exec --parallel {n}, {kind}"),
+            "MiB",
+            fan_rss,
         ));
         report.rows.push(Row::new(
             "fan-out",
