@@ -366,3 +366,50 @@ fn signals_reach_every_host() {
         }
     }
 }
+
+/// A server killed mid-session fails only its own host, at once and with
+/// the lost connection named; the other hosts run to the end.
+#[test]
+fn a_killed_server_fails_only_its_host() {
+    let mut fleet = Fleet::start(3);
+    let targets = fleet.targets();
+    let mut child = fleet
+        .exec(&targets, &["-n"], "echo started; sleep 2; echo done")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while seen.matches(": started").count() < 3 {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0,
+            "output ended early: {seen}"
+        );
+        seen += &line;
+    }
+    fleet.servers[2].child.kill().unwrap();
+    fleet.servers[2].child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    std::io::Read::read_to_string(&mut stdout, &mut seen).unwrap();
+    let status = crate::support::wait_with_deadline(&mut child, Duration::from_secs(30));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(255), "{seen}\n{stderr}");
+    assert!(
+        killed.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        killed.elapsed()
+    );
+    for target in &targets[..2] {
+        assert!(seen.contains(&format!("{target}: done")), "{target}: {seen}");
+    }
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("sesh: {}: ", targets[2]))
+                && l.contains("connection to the server lost")),
+        "{stderr}"
+    );
+}
