@@ -15,3 +15,4 @@ mod serve_auth;
 mod serve_lifecycle;
 mod serve_openssh;
 mod serve_russh;
+mod serve_strict_modes;

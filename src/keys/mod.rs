@@ -1,9 +1,11 @@
-//! Keys in OpenSSH's formats: the server's host key and the
-//! `authorized_keys` file that says who may log in.
+//! Keys in OpenSSH's formats: the server's host key, the `authorized_keys`
+//! file that says who may log in (both held to sshd's StrictModes), and the
+//! client's `known_hosts`.
 
 pub mod authorized_keys;
 pub mod host_key;
 pub mod known_hosts;
+pub mod strict_modes;
 
 use color_eyre::eyre::eyre;
 use russh::keys::{Algorithm, HashAlg, PrivateKey, PublicKey};
