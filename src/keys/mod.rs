@@ -21,3 +21,15 @@ pub fn generate_ed25519() -> color_eyre::Result<PrivateKey> {
 pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
 }
+
+/// The lines of an OpenSSH text file, numbered from 1, without the CR of a
+/// CRLF ending. A line that is not UTF-8 comes back as `Err`, so one stray
+/// byte costs that line only, never the whole file.
+pub(crate) fn numbered_lines(
+    bytes: &[u8],
+) -> impl Iterator<Item = (usize, Result<&str, std::str::Utf8Error>)> {
+    bytes.split(|&b| b == b'\n').enumerate().map(|(index, line)| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        (index + 1, std::str::from_utf8(line))
+    })
+}
