@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--hangup-grace', '--hangup-grace', [CompletionResultType]::ParameterName, 'After a hang-up (client gone, server stopping), time a command has between SIGHUP and SIGKILL')
             [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Interval of keepalive probes to clients (0 turns them off); three unanswered probes drop the connection')
             [CompletionResult]::new('--ephemeral-host-key', '--ephemeral-host-key', [CompletionResultType]::ParameterName, 'Use a new in-memory host key that is never written (for tests)')
+            [CompletionResult]::new('--no-strict-modes', '--no-strict-modes', [CompletionResultType]::ParameterName, 'Skip the safety checks on the host key and authorized keys files (like sshd''s `StrictModes no`). By default sesh refuses to start, and refuses logins, when such a file, a directory above it or a symlink on its path is owned by another user (not root), the file or a directory (unless sticky, like /tmp) is writable by group or others, or the host key is readable by group or others')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')

@@ -42,6 +42,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --hangup-grace 'After a hang-up (client gone, server stopping), time a command has between SIGHUP and SIGKILL'
             cand --keepalive 'Interval of keepalive probes to clients (0 turns them off); three unanswered probes drop the connection'
             cand --ephemeral-host-key 'Use a new in-memory host key that is never written (for tests)'
+            cand --no-strict-modes 'Skip the safety checks on the host key and authorized keys files (like sshd''s `StrictModes no`). By default sesh refuses to start, and refuses logins, when such a file, a directory above it or a symlink on its path is owned by another user (not root), the file or a directory (unless sticky, like /tmp) is writable by group or others, or the host key is readable by group or others'
             cand -v 'More detail on stderr (repeat for more)'
             cand --verbose 'More detail on stderr (repeat for more)'
             cand -q 'Only errors on stderr'

@@ -78,6 +78,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATTERN")]
     pub accept_env: Vec<String>,
 
+    /// Skip the safety checks on the host key and authorized keys files
+    /// (like sshd's `StrictModes no`). By default sesh refuses to start, and
+    /// refuses logins, when such a file, a directory above it or a symlink
+    /// on its path is owned by another user (not root), the file or a
+    /// directory (unless sticky, like /tmp) is writable by group or others,
+    /// or the host key is readable by group or others
+    #[arg(long)]
+    pub no_strict_modes: bool,
+
     /// Shell that runs commands, instead of the account's login shell
     /// (e.g. /bin/sh to skip a heavy ~/.bashrc)
     #[arg(long, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]

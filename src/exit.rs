@@ -94,7 +94,7 @@ impl Ending {
                 Some(line)
             }
             Ending::NoStatus => Some("remote command ended without an exit status".to_string()),
-            Ending::TimedOut(after) => Some(format!("timed out after {}", human(*after))),
+            Ending::TimedOut(after) => Some(format!("timed out after {}", crate::duration::format(*after))),
             Ending::Interrupted => Some("interrupted: session hung up".to_string()),
             Ending::Failed(why) => Some(why.clone()),
         }
@@ -156,14 +156,6 @@ pub struct Record {
 /// `NAME@<this platform>` as sesh serve sends it.
 fn local_signal(name: &str) -> Option<i32> {
     crate::signals::wire_number(name)
-}
-
-fn human(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.3}s", d.as_secs_f64())
-    }
 }
 
 #[cfg(test)]

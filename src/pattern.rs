@@ -10,12 +10,14 @@ pub fn matches(pattern: &str, text: &str) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // `*` first: taken as a literal it would match a `*` in the text
+        // without leaving a point to backtrack to.
+        if pi < p.len() && p[pi] == '*' {
             star = Some((pi, ti));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some((sp, st)) = star {
             pi = sp + 1;
             ti = st + 1;
@@ -29,6 +31,8 @@ pub fn matches(pattern: &str, text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::matches;
 
     /// Literals, `?`, `*` at every position, and non-matches.
@@ -45,5 +49,29 @@ mod tests {
         assert!(matches("*.example.*", "www.example.com"));
         assert!(matches("10.0.*.1", "10.0.200.1"));
         assert!(!matches("a*b*c", "aXbY"));
+        assert!(matches("*", "*0"));
+        assert!(matches("LC_*", "LC_*X"));
+    }
+
+    /// The obvious recursive definition, exponential but plainly right.
+    fn reference(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| reference(rest, &t[i..])),
+            Some((&c, rest)) => t.first().is_some_and(|&f| c == '?' || c == f) && reference(rest, &t[1..]),
+        }
+    }
+
+    proptest! {
+        /// The linear matcher agrees with the recursive definition, and a
+        /// text always matches itself and `*`.
+        #[test]
+        fn agrees_with_reference(pattern in "[ab*?]{0,8}", text in "[ab*?]{0,8}", any_text in "\\PC{0,12}") {
+            let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+            prop_assert_eq!(matches(&pattern, &text), reference(&p, &t), "{:?} vs {:?}", pattern, text);
+            prop_assert!(matches("*", &any_text));
+            let literal = any_text.replace(['*', '?'], "");
+            prop_assert!(matches(&literal, &literal));
+        }
     }
 }

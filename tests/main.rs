@@ -6,6 +6,7 @@ mod support;
 
 mod conformance;
 mod exec_common;
+mod exec_known_hosts;
 mod exec_serve;
 mod exec_sshd;
 mod fanout;
@@ -16,4 +17,5 @@ mod serve_auth;
 mod serve_lifecycle;
 mod serve_openssh;
 mod serve_russh;
+mod serve_strict_modes;
 mod soak;

@@ -54,6 +54,36 @@ fn unknown_option_line_skipped() {
     );
 }
 
+/// Malformed lines (garbage, bad base64, an unknown key type, an
+/// unterminated quote, bytes that are not UTF-8) are each skipped with a
+/// warning naming the file and line; the good key after them logs in.
+#[test]
+fn malformed_lines_skipped() {
+    let keys = Keys::new();
+    let public = std::fs::read_to_string(keys.path("id.pub")).unwrap();
+    let mut text = b"garbage\nssh-ed25519 AAAA!!notbase64\nssh-nope AAAAC3NzaC1lZDI1NTE5\n".to_vec();
+    text.extend_from_slice(format!("command=\"echo {public}").as_bytes());
+    text.extend_from_slice(b"\xff\xfe\n");
+    text.extend_from_slice(public.as_bytes());
+    std::fs::write(keys.authorized_keys(), text).unwrap();
+    let server = Server::start_with(keys, &[]);
+    let output = server.ssh("echo in", b"");
+    assert_eq!(output.stdout, b"in\n", "{}", describe(&output));
+    let log = server.log();
+    let file = server.keys.authorized_keys();
+    for (line, why) in [
+        (1, "unsupported option \"garbage\""),
+        (2, "invalid public key"),
+        (3, "invalid public key"),
+        (4, "unterminated quote in option command"),
+        (5, "not UTF-8 text"),
+    ] {
+        let expected = format!("{}: line {line}: {why}", file.display());
+        assert!(log.contains(&expected), "{expected} missing:\n{log}");
+    }
+    assert!(!log.contains("line 6"), "{log}");
+}
+
 /// `command=` forces the command and sets SSH_ORIGINAL_COMMAND;
 /// `environment=` is set; `no-pty` refuses a pty.
 #[tokio::test]

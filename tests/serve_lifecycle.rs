@@ -1,6 +1,7 @@
 //! `sesh serve` as a whole: startup errors, limits, requests it refuses,
 //! and its orderly stop on SIGTERM.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ fn sesh() -> Command {
 }
 
 /// Runs `sesh serve` with arguments that must fail at startup; returns stderr.
-fn startup_error(args: &[&str]) -> String {
+pub(crate) fn startup_error(args: &[&str]) -> String {
     let mut child = sesh()
         .arg("serve")
         .args(args)
@@ -49,6 +50,7 @@ fn startup_errors_are_one_line() {
 
     let garbage = keys.path("garbage_key");
     std::fs::write(&garbage, "not a key").unwrap();
+    std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o600)).unwrap();
     let bad_key = startup_error(&["--host-key", garbage.to_str().unwrap(), "--authorized-keys", ak]);
     assert!(
         bad_key.contains(&format!("could not read host key {}", garbage.display())),
@@ -72,11 +74,11 @@ fn startup_errors_are_one_line() {
     assert!(in_use.to_lowercase().contains("in use"), "{in_use}");
 }
 
-/// The host key is created on first start (ed25519, mode 0600, readable by
-/// ssh-keygen) and the same key is used on the next start.
+/// The host key is created on first start (ed25519, mode 0600 in
+/// directories made 0700, readable by ssh-keygen) and the same key is used
+/// on the next start.
 #[test]
 fn host_key_created_then_reused() {
-    use std::os::unix::fs::PermissionsExt;
     let keys = Keys::new();
     let state = keys.path("state");
     let key_path = state.join("sesh/ssh_host_ed25519_key");
@@ -100,8 +102,10 @@ fn host_key_created_then_reused() {
         line.split("host key ").nth(1).unwrap().trim().to_string()
     };
     let first = start(&keys);
-    let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&key_path), 0o600);
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("sesh")), 0o700);
     let keygen = Command::new("ssh-keygen")
         .arg("-l")
         .arg("-f")

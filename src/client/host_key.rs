@@ -2,12 +2,14 @@
 //! checked against `known_hosts` (learning unknown hosts only with
 //! `--accept-new`). A changed or revoked key is always refused.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use russh::keys::PublicKey;
 
 use crate::keys::fingerprint;
-use crate::keys::known_hosts::{self, Verdict};
+use crate::keys::known_hosts::{self, KnownHosts, Verdict};
 
 /// How host keys are trusted.
 #[derive(Debug, Clone)]
@@ -35,9 +37,10 @@ pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result
     };
     let shown = known_hosts.display();
     let name = known_hosts::host_name(host, port);
-    let verdict = known_hosts::check(known_hosts, host, port, key)
-        .map_err(|e| format!("could not read known hosts {shown}: {e}"))?;
-    match verdict {
+    let file =
+        KnownHosts::read(known_hosts).map_err(|e| format!("could not read known hosts {shown}: {e}"))?;
+    warn_once(known_hosts, &file.warnings);
+    match file.verdict(host, port, key) {
         Verdict::Known => Ok(()),
         Verdict::Changed { line } => Err(format!(
             "HOST KEY CHANGED for {name}: it is now {presented}, which {shown} line {line} does not hold; \
@@ -59,5 +62,21 @@ pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result
                  or --host-key {presented}"
             )),
         },
+    }
+}
+
+/// Logs each skipped line of a known_hosts file once per process: a
+/// fan-out reads the file again for every host, and a hundred copies of
+/// the same warning would bury everything else.
+fn warn_once(path: &Path, warnings: &[String]) {
+    static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    // A poisoned lock only means a panic elsewhere while inserting into a
+    // log-dedup set: its contents are still a valid set.
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    for warning in warnings {
+        let warning = format!("{}: {warning}", path.display());
+        if warned.insert(warning.clone()) {
+            tracing::warn!("{warning}");
+        }
     }
 }

@@ -101,12 +101,17 @@ fn find_range(text: &str) -> Result<Option<Range>, String> {
             && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
             && !b.is_empty()
         {
-            let (low, high) = (
-                a.parse::<u64>().map_err(|e| e.to_string())?,
-                b.parse::<u64>().map_err(|e| e.to_string())?,
-            );
+            let too_large =
+                || format!("range [{inside}] in {text:?} expands to more than {MAX_TARGETS} targets");
+            let (Ok(low), Ok(high)) = (a.parse::<u64>(), b.parse::<u64>()) else {
+                return Err(too_large());
+            };
             if low > high {
                 return Err(format!("range [{inside}] runs backwards in {text:?}"));
+            }
+            // Refused before a single name is made, however wide.
+            if high - low >= MAX_TARGETS as u64 {
+                return Err(too_large());
             }
             let width = if a.len() > 1 && a.starts_with('0') {
                 a.len()
@@ -128,6 +133,8 @@ fn find_range(text: &str) -> Result<Option<Range>, String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     /// Lists, padded ranges, ranges with ports, several ranges, IPv6.
@@ -146,8 +153,60 @@ mod tests {
     /// Bad ranges and empty parts are refused; huge ones are capped.
     #[test]
     fn refuses_garbage() {
-        for bad in ["a,,b", "web[3-1]", "web[1-", "", "h[0-999999999]"] {
+        for bad in [
+            "a,,b",
+            "web[3-1]",
+            "web[1-",
+            "",
+            "h[0-999999999]",
+            "h[1-99999999999999999999999]",
+        ] {
             assert!(expand(bad).is_err(), "{bad:?}");
+        }
+        let error = expand("h[1-99999999999999999999999]").unwrap_err();
+        assert!(error.contains("expands to more than 100000 targets"), "{error}");
+    }
+
+    proptest! {
+        /// `prefix[low-high]suffix` expands to exactly high-low+1 names, in
+        /// order, zero-padded to the width of `low` when it has a leading 0.
+        #[test]
+        fn range_expands_exactly(
+            prefix in "[a-z][a-z0-9.-]{0,8}",
+            suffix in "(\\.[a-z]{1,6}){0,2}(:[1-9][0-9]{0,3})?",
+            low in 0..200u64,
+            span in 0..40u64,
+            padded in any::<bool>(),
+        ) {
+            let high = low + span;
+            let low_text = if padded { format!("0{low}") } else { low.to_string() };
+            let width = if padded { low_text.len() } else { 0 };
+            let expanded = expand(&format!("{prefix}[{low_text}-{high}]{suffix}")).unwrap();
+            let expected: Vec<String> = (low..=high).map(|n| format!("{prefix}{n:0width$}{suffix}")).collect();
+            prop_assert_eq!(expanded, expected);
+        }
+
+        /// Two ranges give every pair; a comma list is the lists joined.
+        #[test]
+        fn ranges_multiply_and_lists_join(a in 1..12u64, b in 1..12u64, plain in "[a-z]{1,8}") {
+            let both = expand(&format!("r[1-{a}]n[1-{b}]")).unwrap();
+            prop_assert_eq!(both.len() as u64, a * b);
+            prop_assert_eq!(both.last().cloned(), Some(format!("r{a}n{b}")));
+            let joined = expand(&format!("{plain},r[1-{a}],{plain}")).unwrap();
+            prop_assert_eq!(joined.len() as u64, a + 2);
+            prop_assert_eq!(&joined[0], &plain);
+        }
+
+        /// No text panics the expander, what it returns has no empty names
+        /// and stays under the cap, and it answers quickly.
+        #[test]
+        fn never_panics(any_text in "\\PC{0,30}", tricky in "[a-z0-9\\[\\]\\-,:]{0,24}") {
+            for text in [any_text, tricky] {
+                if let Ok(targets) = expand(&text) {
+                    prop_assert!(targets.len() <= MAX_TARGETS);
+                    prop_assert!(targets.iter().all(|t| !t.trim().is_empty()), "{:?}", targets);
+                }
+            }
         }
     }
 }

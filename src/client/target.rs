@@ -49,8 +49,22 @@ impl Target {
                 None => (hostport, None),
             }
         };
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/') {
+        // Brackets only ever delimit an IPv6 address: a host holding one
+        // (`[[a]`, `:]:`) would print as a target that does not parse back.
+        if host.is_empty()
+            || host
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "/[]".contains(c))
+        {
             return Err(bad("expected [user@]host[:port]"));
+        }
+        // No login name has these; `ssh://a@h` as a user would print as
+        // a URL and parse back as another user.
+        if user
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            return Err(bad("bad user name"));
         }
         let port = match port {
             None => 22,
@@ -84,6 +98,8 @@ impl fmt::Display for Target {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn t(user: &str, host: &str, port: u16) -> Target {
@@ -127,8 +143,48 @@ mod tests {
             "[::1]x",
             "a b",
             "user@",
+            ":]:",
+            "[[a]",
+            "a b@host",
+            "ssh://ssh://a@host",
         ] {
             assert!(Target::parse(bad, "me").is_err(), "{bad:?}");
+        }
+    }
+
+    /// Hosts as they come: DNS names, IPv4 and IPv6 addresses.
+    fn host() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\\.[a-z0-9]{1,8}){0,3}",
+            any::<std::net::Ipv4Addr>().prop_map(|ip| ip.to_string()),
+            any::<std::net::Ipv6Addr>().prop_map(|ip| ip.to_string()),
+        ]
+    }
+
+    proptest! {
+        /// A target written as `user@host:port`, `ssh://user@host:port`
+        /// or a bare host parses to its parts (IPv6 in brackets).
+        #[test]
+        fn generated_targets_parse(user in "[a-z_][a-z0-9_.-]{0,12}", host in host(), port in 1..=u16::MAX) {
+            let shown = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+            let expected = t(&user, &host, port);
+            prop_assert_eq!(Target::parse(&format!("{user}@{shown}:{port}"), "me"), Ok(expected.clone()));
+            prop_assert_eq!(Target::parse(&format!("ssh://{user}@{shown}:{port}/"), "me"), Ok(expected));
+            prop_assert_eq!(Target::parse(&host, "me"), Ok(t("me", &host, 22)));
+        }
+
+        /// Whatever parses, written back out, parses to the same target;
+        /// nothing panics.
+        #[test]
+        fn display_round_trips(
+            any_text in "\\PC{0,30}",
+            tricky in "(ssh://)?[a-z@:\\[\\]/ ]{0,14}",
+        ) {
+            for text in [any_text, tricky] {
+                if let Ok(target) = Target::parse(&text, "me") {
+                    prop_assert_eq!(Target::parse(&target.to_string(), "me"), Ok(target.clone()), "from {:?}", text);
+                }
+            }
         }
     }
 }

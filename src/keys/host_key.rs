@@ -1,11 +1,15 @@
 //! The server's host key: loaded from a file, created on first start, or
 //! made fresh in memory for tests.
 
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{WrapErr, eyre};
 use russh::keys::PrivateKey;
 use russh::keys::ssh_key::LineEnding;
+
+use super::strict_modes::{self, Kind};
 
 /// Where the host key lives when no `--host-key` is given:
 /// `$XDG_STATE_HOME/sesh/ssh_host_ed25519_key`, `~/.local/state` when unset.
@@ -17,26 +21,51 @@ pub fn default_path() -> color_eyre::Result<PathBuf> {
     Ok(state.join("sesh").join("ssh_host_ed25519_key"))
 }
 
-/// Loads the host key at `path`, creating an ed25519 key there (mode 0600,
-/// OpenSSH format, with a `.pub` beside it) when the file does not exist.
-pub fn load_or_create(path: &Path) -> color_eyre::Result<PrivateKey> {
-    match std::fs::metadata(path) {
-        Ok(_) => russh::keys::load_secret_key(path, None)
+/// Loads the host key at `path`, creating an ed25519 key there (mode 0600
+/// in directories made 0700, OpenSSH format, with a `.pub` beside it) when
+/// the file does not exist. With `strict_uid`, the file must pass
+/// StrictModes for that account before it is read.
+pub fn load_or_create(path: &Path, strict_uid: Option<u32>) -> color_eyre::Result<PrivateKey> {
+    let created = match std::fs::metadata(path) {
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(create(path)?),
+        Err(e) => return Err(e).wrap_err_with(|| format!("could not read host key {}", path.display())),
+    };
+    // A key just created is checked too: the directories above it may
+    // still let others replace it.
+    if let Some(uid) = strict_uid {
+        strict_modes::check(path, Kind::HostKey, uid)?;
+    }
+    match created {
+        Some(key) => Ok(key),
+        None => russh::keys::load_secret_key(path, None)
             .map_err(|e| eyre!("could not read host key {}: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path),
-        Err(e) => Err(e).wrap_err_with(|| format!("could not read host key {}", path.display())),
     }
 }
 
 fn create(path: &Path) -> color_eyre::Result<PrivateKey> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).wrap_err_with(|| format!("could not create {}", dir.display()))?;
+        // 0700 like ~/.ssh: nobody else needs to list a private key's home.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .wrap_err_with(|| format!("could not create {}", dir.display()))?;
     }
     let mut key = super::generate_ed25519()?;
     key.set_comment("sesh host key");
-    // ssh-key writes private keys with mode 0600.
-    key.write_openssh_file(path, LineEnding::LF)
-        .map_err(|e| eyre!("could not write host key {}: {e}", path.display()))?;
+    let text = key
+        .to_openssh(LineEnding::LF)
+        .map_err(|e| eyre!("could not encode host key: {e}"))?;
+    // create_new: a key that appeared since the caller looked is never
+    // overwritten; 0600 from the first byte, never readable by others.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .wrap_err_with(|| format!("could not write host key {}", path.display()))?;
     let public = key
         .public_key()
         .to_openssh()

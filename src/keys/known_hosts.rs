@@ -1,7 +1,9 @@
 //! `known_hosts` in OpenSSH's format, read by sesh itself: hashed entries
 //! (`|1|salt|hash`), `[host]:port` names, `*`/`?` wildcards, `!` negation,
 //! `@revoked` (always refused) and `@cert-authority` (skipped: sesh does
-//! not verify host certificates). Malformed lines are skipped, never fatal.
+//! not verify host certificates). A malformed line (too few fields, a bad
+//! key, an unknown marker, a broken hashed name, an empty pattern, bytes
+//! that are not UTF-8) is skipped with a warning naming it, never fatal.
 //! Keys compare by key data: a comment never makes a key "different".
 
 use std::fs::OpenOptions;
@@ -34,37 +36,66 @@ pub fn host_name(host: &str, port: u16) -> String {
     }
 }
 
-/// Looks `key` up for `host:port` in `text`.
-pub fn check_text(text: &str, host: &str, port: u16, key: &PublicKey) -> Verdict {
-    let name = host_name(host, port);
-    let mut changed = None;
-    for (index, line) in text.lines().enumerate() {
-        let Some(entry) = parse_line(line) else { continue };
-        if entry.marker == Some(Marker::CertAuthority) || !hosts_match(entry.hosts, &name) {
-            continue;
-        }
-        let same = entry.key.key_data() == key.key_data();
-        match (entry.marker, same) {
-            (Some(Marker::Revoked), true) => return Verdict::Revoked { line: index + 1 },
-            (Some(Marker::Revoked), false) => {}
-            (_, true) => return Verdict::Known,
-            (_, false) => {
-                changed.get_or_insert(index + 1);
-            }
-        }
-    }
-    match changed {
-        Some(line) => Verdict::Changed { line },
-        None => Verdict::Unknown,
-    }
+/// The readable lines of a file, and why the others were skipped.
+#[derive(Debug, Default)]
+pub struct KnownHosts {
+    entries: Vec<Entry>,
+    /// `line N: reason` for each skipped line.
+    pub warnings: Vec<String>,
 }
 
-/// Looks `key` up in the file at `path`; a missing file knows nothing.
-pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<Verdict> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(check_text(&text, host, port, key)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Verdict::Unknown),
-        Err(e) => Err(e),
+impl KnownHosts {
+    /// Reads the file at `path`; a missing file knows nothing.
+    pub fn read(path: &Path) -> std::io::Result<Self> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Self::parse(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Parses the contents of a file; bad lines become warnings.
+    pub fn parse(text: impl AsRef<[u8]>) -> Self {
+        let mut parsed = Self::default();
+        for (number, line) in super::numbered_lines(text.as_ref()) {
+            let entry = match line {
+                Ok(line) => parse_line(line, number),
+                Err(_) => Err("not UTF-8 text".to_string()),
+            };
+            match entry {
+                Ok(Some(entry)) => parsed.entries.push(entry),
+                Ok(None) => {}
+                Err(why) => parsed
+                    .warnings
+                    .push(format!("line {number}: {why}, line skipped")),
+            }
+        }
+        parsed
+    }
+
+    /// What the file says about `key` for `host:port`.
+    pub fn verdict(&self, host: &str, port: u16, key: &PublicKey) -> Verdict {
+        // Host names compare without case, as OpenSSH lowercases them.
+        let name = host_name(host, port).to_ascii_lowercase();
+        let mut changed = None;
+        for entry in &self.entries {
+            if entry.marker == Some(Marker::CertAuthority) || !entry.hosts.matches(&name) {
+                continue;
+            }
+            let same = entry.key.key_data() == key.key_data();
+            match (entry.marker, same) {
+                (Some(Marker::Revoked), true) => return Verdict::Revoked { line: entry.line },
+                (Some(Marker::Revoked), false) => {}
+                (_, true) => return Verdict::Known,
+                (_, false) => {
+                    changed.get_or_insert(entry.line);
+                }
+            }
+        }
+        match changed {
+            Some(line) => Verdict::Changed { line },
+            None => Verdict::Unknown,
+        }
     }
 }
 
@@ -94,7 +125,8 @@ pub fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Re
         }
     }
     let key = key.to_openssh().map_err(std::io::Error::other)?;
-    line.push_str(&format!("{} {key}\n", host_name(host, port)));
+    let name = host_name(host, port).to_ascii_lowercase();
+    line.push_str(&format!("{name} {key}\n"));
     file.write_all(line.as_bytes())
 }
 
@@ -104,144 +136,111 @@ enum Marker {
     CertAuthority,
 }
 
-struct Entry<'a> {
+#[derive(Debug)]
+struct Entry {
+    line: usize,
     marker: Option<Marker>,
-    hosts: &'a str,
+    hosts: Hosts,
     key: PublicKey,
 }
 
-fn parse_line(line: &str) -> Option<Entry<'_>> {
+/// The first field of a line.
+#[derive(Debug)]
+enum Hosts {
+    /// `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`, decoded.
+    Hashed { salt: Vec<u8>, hash: Vec<u8> },
+    /// Comma-separated patterns, lowercased.
+    Patterns(Vec<String>),
+}
+
+/// One line: `Ok(None)` for blanks and comments, `Err` for what cannot be
+/// read.
+fn parse_line(line: &str, number: usize) -> Result<Option<Entry>, String> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
-        return None;
+        return Ok(None);
     }
     let mut words = line.split_whitespace();
-    let mut first = words.next()?;
+    let mut first = words.next().unwrap_or_default();
     let marker = match first {
         "@revoked" => Some(Marker::Revoked),
         "@cert-authority" => Some(Marker::CertAuthority),
+        other if other.starts_with('@') => return Err(format!("unknown marker {other}")),
         _ => None,
     };
     if marker.is_some() {
-        first = words.next()?;
+        first = words.next().unwrap_or_default();
     }
-    let algorithm = words.next()?;
-    let data = words.next()?;
-    let key = PublicKey::from_openssh(&format!("{algorithm} {data}")).ok()?;
-    Some(Entry {
+    let (Some(algorithm), Some(data)) = (words.next(), words.next()) else {
+        return Err("expected host patterns, a key type and a key".to_string());
+    };
+    let key = PublicKey::from_openssh(&format!("{algorithm} {data}"))
+        .map_err(|e| format!("invalid public key: {e}"))?;
+    Ok(Some(Entry {
+        line: number,
         marker,
-        hosts: first,
+        hosts: Hosts::parse(first)?,
         key,
-    })
+    }))
 }
 
-/// OpenSSH's rule: a negated pattern that matches refuses the line, else
-/// any matching pattern accepts it.
-fn hosts_match(patterns: &str, name: &str) -> bool {
-    if patterns.starts_with("|1|") {
-        return hashed_match(patterns, name);
+impl Hosts {
+    fn parse(field: &str) -> Result<Self, String> {
+        if let Some(hashed) = field.strip_prefix('|') {
+            return Self::parse_hashed(hashed);
+        }
+        let patterns: Vec<String> = field.split(',').map(str::to_ascii_lowercase).collect();
+        if patterns.iter().any(|p| p.is_empty() || p == "!") {
+            return Err(format!("empty host pattern in {field:?}"));
+        }
+        Ok(Self::Patterns(patterns))
     }
-    let mut hit = false;
-    for pattern in patterns.split(',') {
-        match pattern.strip_prefix('!') {
-            Some(negated) if crate::pattern::matches(negated, name) => return false,
-            Some(_) => {}
-            None => hit |= crate::pattern::matches(pattern, name),
+
+    /// After the leading `|`: `1|salt|hash`, each 20 bytes as OpenSSH
+    /// writes them (SHA-1 sized).
+    fn parse_hashed(text: &str) -> Result<Self, String> {
+        let bad = || "malformed hashed host name (expected |1|salt|hash)".to_string();
+        let mut parts = text.split('|');
+        let (Some("1"), Some(salt), Some(hash), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let decode = |text: &str| {
+            data_encoding::BASE64
+                .decode(text.as_bytes())
+                .ok()
+                .filter(|b| b.len() == 20)
+        };
+        match (decode(salt), decode(hash)) {
+            (Some(salt), Some(hash)) => Ok(Self::Hashed { salt, hash }),
+            _ => Err(bad()),
         }
     }
-    hit
-}
 
-/// `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
-fn hashed_match(entry: &str, name: &str) -> bool {
-    let mut parts = entry.trim_start_matches("|1|").split('|');
-    let (Some(salt), Some(hash)) = (parts.next(), parts.next()) else {
-        return false;
-    };
-    let decode = |text: &str| data_encoding::BASE64.decode(text.as_bytes()).ok();
-    let (Some(salt), Some(hash)) = (decode(salt), decode(hash)) else {
-        return false;
-    };
-    let Ok(mac) = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt) else {
-        return false;
-    };
-    mac.chain_update(name.as_bytes()).verify_slice(&hash).is_ok()
+    /// OpenSSH's rule: a negated pattern that matches refuses the line,
+    /// else any matching pattern accepts it. `name` is lowercase.
+    fn matches(&self, name: &str) -> bool {
+        let patterns = match self {
+            Self::Hashed { salt, hash } => {
+                let Ok(mac) = hmac::Hmac::<sha1::Sha1>::new_from_slice(salt) else {
+                    return false;
+                };
+                return mac.chain_update(name.as_bytes()).verify_slice(hash).is_ok();
+            }
+            Self::Patterns(patterns) => patterns,
+        };
+        let mut hit = false;
+        for pattern in patterns {
+            match pattern.strip_prefix('!') {
+                Some(negated) if crate::pattern::matches(negated, name) => return false,
+                Some(_) => {}
+                None => hit |= crate::pattern::matches(pattern, name),
+            }
+        }
+        hit
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
-    const B: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G1sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X";
-
-    fn key(text: &str) -> PublicKey {
-        PublicKey::from_openssh(text).unwrap()
-    }
-
-    /// Plain names, `[host]:port`, wildcards and comments on keys.
-    #[test]
-    fn plain_and_port_entries() {
-        let text = format!("# comment\nexample.org {A} a comment\n[127.0.0.1]:2222 {B}\n*.lan {A}\n");
-        assert_eq!(check_text(&text, "example.org", 22, &key(A)), Verdict::Known);
-        assert_eq!(
-            check_text(&text, "example.org", 22, &key(B)),
-            Verdict::Changed { line: 2 }
-        );
-        assert_eq!(check_text(&text, "127.0.0.1", 2222, &key(B)), Verdict::Known);
-        assert_eq!(check_text(&text, "127.0.0.1", 22, &key(B)), Verdict::Unknown);
-        assert_eq!(check_text(&text, "box.lan", 22, &key(A)), Verdict::Known);
-    }
-
-    /// A hashed entry (as `ssh-keygen -H` writes) matches its host only.
-    #[test]
-    fn hashed_entries() {
-        // HMAC-SHA1 of "[127.0.0.1]:2222" under this salt.
-        let salt = [7u8; 20];
-        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt).unwrap();
-        mac.update(b"[127.0.0.1]:2222");
-        let hash = mac.finalize().into_bytes();
-        let enc = |b: &[u8]| data_encoding::BASE64.encode(b);
-        let text = format!("|1|{}|{} {A}\n", enc(&salt), enc(&hash));
-        assert_eq!(check_text(&text, "127.0.0.1", 2222, &key(A)), Verdict::Known);
-        assert_eq!(
-            check_text(&text, "127.0.0.1", 2222, &key(B)),
-            Verdict::Changed { line: 1 }
-        );
-        assert_eq!(check_text(&text, "127.0.0.2", 2222, &key(A)), Verdict::Unknown);
-    }
-
-    /// Negation, @revoked, @cert-authority and malformed lines.
-    #[test]
-    fn markers_negation_and_garbage() {
-        let text = format!(
-            "garbage\nhost.lan ssh-ed25519 notbase64\n*.lan,!bad.lan {A}\n@revoked * {B}\n@cert-authority *.lan {B}\n"
-        );
-        assert_eq!(check_text(&text, "good.lan", 22, &key(A)), Verdict::Known);
-        assert_eq!(check_text(&text, "bad.lan", 22, &key(A)), Verdict::Unknown);
-        assert_eq!(
-            check_text(&text, "good.lan", 22, &key(B)),
-            Verdict::Revoked { line: 4 }
-        );
-    }
-
-    /// Learning appends a whole line (adding a missing newline first) that
-    /// the next check finds.
-    #[test]
-    fn learn_appends() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/known_hosts");
-        learn(&path, "127.0.0.1", 2222, &key(A)).unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"# no newline")
-            .unwrap();
-        learn(&path, "example.org", 22, &key(B)).unwrap();
-        assert_eq!(check(&path, "127.0.0.1", 2222, &key(A)).unwrap(), Verdict::Known);
-        assert_eq!(check(&path, "example.org", 22, &key(B)).unwrap(), Verdict::Known);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text.lines().count(), 3, "{text}");
-    }
-}
+mod tests;

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use russh::keys::PrivateKey;
 
+use super::authorized::AuthorizedKeysFile;
 use super::env::Account;
 use crate::cli::ServeArgs;
-use crate::keys::authorized_keys::AuthorizedKeys;
 use crate::keys::host_key;
 
 /// Limits, each set by a flag.
@@ -29,7 +29,7 @@ pub struct Limits {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub host_key: PrivateKey,
-    pub authorized_keys: PathBuf,
+    pub authorized_keys: AuthorizedKeysFile,
     pub accept_env: Vec<String>,
     pub subsystems: HashMap<String, String>,
     pub account: Account,
@@ -57,7 +57,10 @@ impl ServerConfig {
         Ok(Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             host_key: crate::keys::generate_ed25519()?,
-            authorized_keys,
+            // No StrictModes: sesh wrote this file itself, in a private
+            // temporary directory, and a TMPDIR without the sticky bit
+            // must not stop `sesh test`.
+            authorized_keys: AuthorizedKeysFile::new(authorized_keys, None),
             accept_env: vec!["LANG".to_string(), "LC_*".to_string()],
             subsystems: HashMap::new(),
             account: Account::current()?,
@@ -66,7 +69,7 @@ impl ServerConfig {
     }
 
     /// Validates the arguments: the account, the authorized keys file (read
-    /// once now so a missing one stops the start) and the host key.
+    /// once now so a missing or unsafe one stops the start) and the host key.
     pub fn from_args(args: &ServeArgs) -> color_eyre::Result<Self> {
         let mut account = Account::current()?;
         if let Some(shell) = &args.shell {
@@ -78,14 +81,13 @@ impl ServerConfig {
             }
             account.shell = shell.clone();
         }
+        let strict_uid = (!args.no_strict_modes).then_some(account.uid);
         let authorized_keys = match &args.authorized_keys {
             Some(path) => path.clone(),
             None => account.home.join(".ssh/authorized_keys"),
         };
-        let keys = AuthorizedKeys::read(&authorized_keys)?;
-        for warning in &keys.warnings {
-            tracing::warn!("{}: {warning}", authorized_keys.display());
-        }
+        let authorized_keys = AuthorizedKeysFile::new(authorized_keys, strict_uid);
+        authorized_keys.load()?;
         let host_key = if args.ephemeral_host_key {
             crate::keys::generate_ed25519()?
         } else {
@@ -93,7 +95,7 @@ impl ServerConfig {
                 Some(path) => path.clone(),
                 None => host_key::default_path()?,
             };
-            host_key::load_or_create(&path)?
+            host_key::load_or_create(&path, strict_uid)?
         };
         let accept_env = if args.accept_env.is_empty() {
             vec!["LANG".to_string(), "LC_*".to_string()]

@@ -12,6 +12,7 @@ use color_eyre::eyre::{WrapErr, eyre};
 #[derive(Debug, Clone)]
 pub struct Account {
     pub name: String,
+    pub uid: u32,
     pub home: PathBuf,
     /// The login shell, `/bin/sh` when the account has none.
     pub shell: PathBuf,
@@ -31,6 +32,7 @@ impl Account {
         };
         Ok(Self {
             name: user.name,
+            uid: uid.as_raw(),
             home: user.dir,
             shell,
         })
@@ -117,6 +119,7 @@ mod tests {
     fn server_values_win() {
         let account = Account {
             name: "me".into(),
+            uid: 1000,
             home: "/home/me".into(),
             shell: "/bin/sh".into(),
         };

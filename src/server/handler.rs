@@ -18,7 +18,7 @@ use super::Shared;
 use super::pty::WindowSize;
 use super::request::{Request, SessionSetup};
 use super::session::{self, Control, SessionContext};
-use crate::keys::authorized_keys::{AuthorizedKeys, KeyOptions};
+use crate::keys::authorized_keys::KeyOptions;
 
 /// State of one connection.
 pub struct ConnectionHandler {
@@ -48,12 +48,12 @@ impl ConnectionHandler {
             tracing::warn!(peer = %self.peer, user, "refused: sesh serves only the account {}", account.name);
             return None;
         }
-        let path = &self.shared.config.authorized_keys;
-        // Read at every attempt, as sshd does: edits apply without a restart.
-        let keys = match AuthorizedKeys::read(path) {
+        // Read at every attempt, as sshd does: edits apply without a
+        // restart, and an unsafe file refuses the login, not the server.
+        let keys = match self.shared.config.authorized_keys.load() {
             Ok(keys) => keys,
             Err(e) => {
-                tracing::error!(peer = %self.peer, "{e:#}");
+                tracing::error!(peer = %self.peer, "refused: {e:#}");
                 return None;
             }
         };

@@ -7,6 +7,7 @@
 //! ended, and `run` returns once all connections are gone or the grace
 //! period is over.
 
+mod authorized;
 mod config;
 mod env;
 mod handler;

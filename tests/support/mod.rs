@@ -85,16 +85,22 @@ impl Server {
     }
 
     pub fn start_with(keys: Keys, extra: &[&str]) -> Self {
+        let authorized_keys = keys.authorized_keys();
+        let mut args = vec![
+            "--ephemeral-host-key",
+            "--authorized-keys",
+            authorized_keys.to_str().expect("a UTF-8 temp path"),
+        ];
+        args.extend(extra);
+        Self::start_bare(keys, &args)
+    }
+
+    /// Starts `sesh serve --listen 127.0.0.1:0 ARGS`: the caller chooses
+    /// the host key and authorized keys.
+    pub fn start_bare(keys: Keys, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sesh"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--ephemeral-host-key",
-                "--authorized-keys",
-            ])
-            .arg(keys.authorized_keys())
-            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
