@@ -13,6 +13,7 @@ mod faults;
 mod generated;
 mod readme;
 mod serve_auth;
+mod serve_hostile_wire;
 mod serve_lifecycle;
 mod serve_openssh;
 mod serve_russh;

@@ -55,6 +55,21 @@ impl Client {
             .expect("login")
     }
 
+    /// Logs in as soon as the server admits the connection: under a small
+    /// `--max-connections` a closed connection's slot comes back a moment
+    /// after its socket closes (bounded: 10 s).
+    pub async fn login_when_admitted(addr: std::net::SocketAddr, identity: &Path) -> Self {
+        let mut last = String::new();
+        for _ in 0..100 {
+            match Self::connect(addr, identity, &current_user()).await {
+                Ok(client) => return client,
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("login: {last}");
+    }
+
     pub async fn channel(&self) -> Channel<Msg> {
         self.handle
             .channel_open_session()

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod exec;
+pub mod leaks;
 pub mod sshd;
 
 use std::io::{BufRead, BufReader, Write};
