@@ -13,6 +13,8 @@ mod faults;
 mod generated;
 mod readme;
 mod serve_auth;
+mod serve_hostile_limits;
+mod serve_hostile_requests;
 mod serve_hostile_wire;
 mod serve_lifecycle;
 mod serve_openssh;

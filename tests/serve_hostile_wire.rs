@@ -140,12 +140,7 @@ async fn broken_packets() {
         "Bad packet size: 307200",
         "connection closed before authentication",
     ] {
-        let logged = || server.log().contains(line);
-        assert!(
-            eventually_async(Duration::from_secs(10), logged).await,
-            "no line {line:?}:\n{}",
-            server.log()
-        );
+        server.assert_logged(line).await;
     }
     baseline.assert_no_leak(&server).await;
 }
@@ -223,7 +218,9 @@ async fn connections_past_the_limit_are_told_why() {
     let admitted = Client::login_when_admitted(server.addr, &server.keys.identity()).await;
     assert_eq!(admitted.run("echo in").await.stdout, b"in\n");
     drop(admitted);
-    assert!(server.log().contains("too many connections"), "{}", server.log());
+    server
+        .assert_logged("refused a connection: too many connections")
+        .await;
     baseline.assert_no_leak(&server).await;
 }
 

@@ -98,6 +98,27 @@ impl ConnectionHandler {
         }
     }
 
+    /// Records an `env` value when the allow-list and the channel's limits
+    /// admit it.
+    fn set_env(&mut self, id: ChannelId, name: &str, value: &str) -> bool {
+        let peer = self.peer;
+        if !super::env::accepted(&self.shared.config.accept_env, name) {
+            tracing::debug!(%peer, channel = %id, name, "refused env request");
+            return false;
+        }
+        self.before_start(id, |setup| match setup.set_env(name, value) {
+            Ok(()) => true,
+            Err(limit) => {
+                // Once per channel: a flood of requests is no flood of lines.
+                if limit.first {
+                    tracing::warn!(%peer, channel = %id, name, max_vars = MAX_ENV, max_bytes = MAX_ENV_BYTES,
+                        "refused env requests past the session's limits");
+                }
+                false
+            }
+        })
+    }
+
     /// Forwards a control message to a running session.
     fn forward(&self, id: ChannelId, message: Control) -> bool {
         match self.channels.get(&id) {
@@ -217,22 +238,7 @@ impl russh::server::Handler for ConnectionHandler {
         value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let accepted = super::env::accepted(&self.shared.config.accept_env, name);
-        if !accepted {
-            tracing::debug!(peer = %self.peer, channel = %id, name, "refused env request");
-        }
-        let peer = self.peer;
-        let ok = accepted && self.before_start(id, |setup| match setup.set_env(name, value) {
-            Ok(()) => true,
-            Err(limit) => {
-                // Once per channel: a flood of requests is no flood of lines.
-                if limit.first {
-                    tracing::warn!(%peer, channel = %id, name, max_vars = MAX_ENV, max_bytes = MAX_ENV_BYTES,
-                            "refused env requests past the session's limits");
-                }
-                false
-            }
-        });
+        let ok = self.set_env(id, name, value);
         Self::reply(session, id, ok)
     }
 

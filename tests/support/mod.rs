@@ -148,6 +148,13 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits (bounded: 10 s) until the log contains `text`: a line can come
+    /// a moment after what a client saw.
+    pub async fn assert_logged(&self, text: &str) {
+        let found = eventually_async(Duration::from_secs(10), || self.log().contains(text)).await;
+        assert!(found, "no log line {text:?}:\n{}", self.log());
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         send_signal(self.child.id() as i32, libc::SIGTERM);
