@@ -19,7 +19,7 @@ use crate::support::{Server, eventually_async, gone};
 /// ones open.
 #[tokio::test]
 async fn sessions_past_the_limit() {
-    let server = Server::start(&["--max-sessions", "3"]);
+    let server = Server::start_sh(&["--max-sessions", "3"]);
     let baseline = Baseline::take(&server).await;
     let client = Client::login(server.addr, &server.keys.identity()).await;
     let mut open = Vec::new();
@@ -82,7 +82,7 @@ async fn sessions_past_the_limit() {
 /// it as one more refusal); the right key on a new connection gets in.
 #[tokio::test]
 async fn wrong_keys_past_the_auth_limit() {
-    let server = Server::start(&["--max-auth-tries", "2"]);
+    let server = Server::start_sh(&["--max-auth-tries", "2"]);
     let baseline = Baseline::take(&server).await;
     let config = std::sync::Arc::new(russh::client::Config::default());
     let mut handle = russh::client::connect(config, server.addr, crate::support::client::TrustAll)
@@ -144,7 +144,7 @@ impl AsyncWrite for HoldsOpen {
 /// linger and hangs the running command up.
 #[tokio::test]
 async fn disconnect_without_closing_the_socket() {
-    let server = Server::start(&["--hangup-grace", "1s"]);
+    let server = Server::start_sh(&["--hangup-grace", "1s"]);
     let baseline = Baseline::take(&server).await;
     let socket = std::net::TcpStream::connect(server.addr).unwrap();
     // A second descriptor for the same socket: when russh drops its own,

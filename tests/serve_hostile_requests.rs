@@ -22,7 +22,7 @@ use crate::support::leaks::Baseline;
 /// bytes that are not UTF-8 reach the shell as they are, as with sshd.
 #[tokio::test]
 async fn exec_commands_of_odd_sizes_and_bytes() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let baseline = Baseline::take(&server).await;
     let padded = |len: usize| format!(": {}; echo ran", "x".repeat(len));
 
@@ -66,7 +66,7 @@ async fn exec_commands_of_odd_sizes_and_bytes() {
 /// cannot travel and ends the connection.
 #[tokio::test]
 async fn env_floods_and_huge_values() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let baseline = Baseline::take(&server).await;
     let client = Client::login(server.addr, &server.keys.identity()).await;
     let channel = client.channel().await;
@@ -129,7 +129,7 @@ async fn env_floods_and_huge_values() {
 /// is refused.
 #[tokio::test]
 async fn absurd_pty_sizes_and_late_requests() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let baseline = Baseline::take(&server).await;
     let client = Client::login(server.addr, &server.keys.identity()).await;
     for (size, shown) in [(0, "0 0"), (u32::MAX, "65535 65535")] {
@@ -197,7 +197,7 @@ async fn absurd_pty_sizes_and_late_requests() {
 /// refused with a log line each; the command goes on undisturbed.
 #[tokio::test]
 async fn unknown_signal_and_subsystem() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let baseline = Baseline::take(&server).await;
     let client = Client::login(server.addr, &server.keys.identity()).await;
     let (channel, _) = start_and_wait_for(&client, "echo ready; read line; echo got=$line", "ready").await;

@@ -89,7 +89,7 @@ async fn assert_refused(server: &Server, baseline: &Baseline, cases: &[(&str, Ve
 /// with no end) is refused at once with a log line.
 #[tokio::test]
 async fn garbage_instead_of_a_banner() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let baseline = Baseline::take(&server).await;
     let mut long_banner = b"SSH-2.0-".to_vec();
     long_banner.extend(std::iter::repeat_n(b'A', 100_000));
@@ -118,7 +118,7 @@ async fn garbage_instead_of_a_banner() {
 /// log line, well before the login grace time of 2 minutes.
 #[tokio::test]
 async fn broken_packets() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let baseline = Baseline::take(&server).await;
 
     // Cut short: the client closes after 16 of the 4096 bytes promised.
@@ -150,7 +150,7 @@ async fn broken_packets() {
 /// and give their `--max-connections` slots back.
 #[tokio::test]
 async fn stalled_logins_dropped_after_grace_time() {
-    let server = Server::start(&["--login-grace-time", "2s", "--max-connections", "2"]);
+    let server = Server::start_sh(&["--login-grace-time", "2s", "--max-connections", "2"]);
     let baseline = Baseline::take(&server).await;
     let mut silent = TcpStream::connect(server.addr).await.unwrap();
     let mut stalled = TcpStream::connect(server.addr).await.unwrap();
@@ -185,7 +185,7 @@ async fn stalled_logins_dropped_after_grace_time() {
 /// new connection gets in.
 #[tokio::test]
 async fn connections_past_the_limit_are_told_why() {
-    let server = Server::start(&["--max-connections", "2"]);
+    let server = Server::start_sh(&["--max-connections", "2"]);
     let baseline = Baseline::take(&server).await;
     let first = Client::login(server.addr, &server.keys.identity()).await;
     let second = Client::login(server.addr, &server.keys.identity()).await;

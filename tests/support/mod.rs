@@ -85,6 +85,16 @@ impl Server {
         Self::start_with(Keys::new(), extra)
     }
 
+    /// Like `start`, with `/bin/sh` running commands: bash reads
+    /// `~/.bashrc` when SSH_CLIENT is set, which costs time and can leave
+    /// half-done work (a stale `pyenv rehash` lock, say) when a test hangs
+    /// a session up early. For tests about the server, not the shell.
+    pub fn start_sh(extra: &[&str]) -> Self {
+        let mut args = vec!["--shell", "/bin/sh"];
+        args.extend_from_slice(extra);
+        Self::start(&args)
+    }
+
     pub fn start_with(keys: Keys, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sesh"))
             .args([
