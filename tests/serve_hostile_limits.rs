@@ -11,7 +11,7 @@ use russh::ChannelOpenFailure;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::support::client::{Client, collect, current_user, start_and_wait_for};
-use crate::support::leaks::{Baseline, children};
+use crate::support::leaks::Baseline;
 use crate::support::{Server, eventually_async, gone};
 
 /// Channels past `--max-sessions` get a channel-open failure (resource
@@ -173,7 +173,7 @@ async fn disconnect_without_closing_the_socket() {
     assert!(
         baseline.released(&server).await,
         "server kept the socket: {:?}\n{}",
-        children(server.child.id()),
+        crate::support::holdings(server.child.id()),
         server.log()
     );
     server

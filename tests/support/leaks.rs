@@ -1,36 +1,14 @@
-//! Leak checks on a running `sesh serve`: its open file descriptors and its
-//! child processes, read from `/proc`. Counts settle with a bounded wait,
-//! because a connection's socket and its command close a moment after the
+//! Leak checks on a running `sesh serve` for async tests: its open file
+//! descriptors and child processes (`holdings`), against a baseline taken
+//! once it has served a command. Counts settle with a bounded wait that
+//! keeps the runtime running (the client's own sockets must close too),
+//! because a connection's socket and its command go a moment after the
 //! client sees the end.
 
 use std::time::Duration;
 
-use super::Server;
 use super::client::Client;
-
-/// Open file descriptors of a process.
-pub fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
-}
-
-/// Direct children of a process, from every thread's `children` list.
-pub fn children(pid: u32) -> Vec<i32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    let mut pids: Vec<i32> = tasks
-        .filter_map(Result::ok)
-        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
-        .flat_map(|list| {
-            list.split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
-    pids
-}
+use super::{Server, holdings};
 
 /// The server's descriptor count once it has served one command, so that
 /// what is opened once and kept (the child-reaping machinery, say) is part
@@ -45,10 +23,10 @@ impl Baseline {
         assert_serves(server).await;
         let pid = server.child.id();
         // Settled: the same count twice, 200 ms apart (bounded).
-        let mut fds = fd_count(pid);
+        let mut fds = holdings(pid).fds;
         for _ in 0..50 {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let now = fd_count(pid);
+            let now = holdings(pid).fds;
             if now == fds {
                 break;
             }
@@ -61,7 +39,7 @@ impl Baseline {
     /// (so it has closed its end of connections a test still holds open).
     pub async fn released(&self, server: &Server) -> bool {
         let pid = server.child.id();
-        super::eventually_async(Duration::from_secs(20), || fd_count(pid) <= self.fds).await
+        super::eventually_async(Duration::from_secs(20), || holdings(pid).fds <= self.fds).await
     }
 
     /// The server still serves a normal client, and after that client has
@@ -71,15 +49,15 @@ impl Baseline {
         assert_serves(server).await;
         let pid = server.child.id();
         let settled = super::eventually_async(Duration::from_secs(20), || {
-            fd_count(pid) <= self.fds && children(pid).is_empty()
+            let now = holdings(pid);
+            now.fds <= self.fds && now.children == 0
         })
         .await;
         assert!(
             settled,
-            "leak: {} fds (baseline {}), children {:?}\nlog:\n{}",
-            fd_count(pid),
+            "leak: {:?} (baseline {} fds)\nlog:\n{}",
+            holdings(pid),
             self.fds,
-            children(pid),
             server.log()
         );
     }
