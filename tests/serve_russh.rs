@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use russh::{ChannelMsg, Sig};
 
-use crate::support::client::{AssertOrder, Client, Event, Transcript, collect, record};
+use crate::support::client::{AssertOrder, Client, Event, Transcript, collect, record, start_and_wait_for};
 use crate::support::{Server, alive, eventually_async, gone, rss_kib};
 
 /// Runs a command on a fresh connection to a fresh server.
@@ -77,26 +77,6 @@ async fn exit_signal_platform_names() {
         transcript.exit_signal().map(|s| s.0),
         Some("RTMIN+3@linux".to_string())
     );
-}
-
-/// Starts `command` on a new channel and reads until `marker` is in stdout.
-async fn start_and_wait_for(
-    client: &Client,
-    command: &str,
-    marker: &str,
-) -> (russh::Channel<russh::client::Msg>, Transcript) {
-    let mut channel = client.channel().await;
-    channel.exec(true, command).await.unwrap();
-    let mut transcript = Transcript::default();
-    let waited = tokio::time::timeout(Duration::from_secs(20), async {
-        while !String::from_utf8_lossy(&transcript.stdout).contains(marker) {
-            let message = channel.wait().await.expect("channel open");
-            record(&mut transcript, message);
-        }
-    })
-    .await;
-    assert!(waited.is_ok(), "never saw {marker:?}: {transcript:?}");
-    (channel, transcript)
 }
 
 /// A `signal` request reaches the command: its trap runs and its exit

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use russh::keys::PublicKey;
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelOpenFailure, Pty, Sig};
 use tokio::sync::mpsc;
@@ -16,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::Shared;
 use super::pty::WindowSize;
-use super::request::{Request, SessionSetup};
+use super::request::{MAX_ENV, MAX_ENV_BYTES, Request, SessionSetup};
 use super::session::{self, Control, SessionContext};
 use crate::keys::authorized_keys::KeyOptions;
 
@@ -32,6 +31,8 @@ pub struct ConnectionHandler {
     /// The options of the key that logged in.
     pub(super) grant: KeyOptions,
     pub(super) channels: HashMap<ChannelId, ChannelEntry>,
+    /// Authentication attempts refused so far (see `auth`).
+    pub(super) auth_failures: usize,
 }
 
 /// A session channel as the handler sees it.
@@ -41,25 +42,6 @@ pub(super) struct ChannelEntry {
 }
 
 impl ConnectionHandler {
-    /// The options of `key` when `user` may log in with it from this peer.
-    fn authorize(&self, user: &str, key: &PublicKey) -> Option<KeyOptions> {
-        let account = &self.shared.config.account;
-        if user != account.name {
-            tracing::warn!(peer = %self.peer, user, "refused: sesh serves only the account {}", account.name);
-            return None;
-        }
-        // Read at every attempt, as sshd does: edits apply without a
-        // restart, and an unsafe file refuses the login, not the server.
-        let keys = match self.shared.config.authorized_keys.load() {
-            Ok(keys) => keys,
-            Err(e) => {
-                tracing::error!(peer = %self.peer, "refused: {e:#}");
-                return None;
-            }
-        };
-        keys.find(key, self.peer.ip()).cloned()
-    }
-
     fn reply(session: &mut Session, id: ChannelId, ok: bool) -> Result<(), russh::Error> {
         if ok {
             session.channel_success(id)
@@ -116,6 +98,27 @@ impl ConnectionHandler {
         }
     }
 
+    /// Records an `env` value when the allow-list and the channel's limits
+    /// admit it.
+    fn set_env(&mut self, id: ChannelId, name: &str, value: &str) -> bool {
+        let peer = self.peer;
+        if !super::env::accepted(&self.shared.config.accept_env, name) {
+            tracing::debug!(%peer, channel = %id, name, "refused env request");
+            return false;
+        }
+        self.before_start(id, |setup| match setup.set_env(name, value) {
+            Ok(()) => true,
+            Err(limit) => {
+                // Once per channel: a flood of requests is no flood of lines.
+                if limit.first {
+                    tracing::warn!(%peer, channel = %id, name, max_vars = MAX_ENV, max_bytes = MAX_ENV_BYTES,
+                        "refused env requests past the session's limits");
+                }
+                false
+            }
+        })
+    }
+
     /// Forwards a control message to a running session.
     fn forward(&self, id: ChannelId, message: Control) -> bool {
         match self.channels.get(&id) {
@@ -128,6 +131,23 @@ impl ConnectionHandler {
 impl russh::server::Handler for ConnectionHandler {
     type Error = russh::Error;
 
+    async fn auth_none(&mut self, user: &str) -> Result<Auth, Self::Error> {
+        Ok(self.refuse_auth(user, "none"))
+    }
+
+    async fn auth_password(&mut self, user: &str, _: &str) -> Result<Auth, Self::Error> {
+        Ok(self.refuse_auth(user, "password"))
+    }
+
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        user: &str,
+        _: &str,
+        _: Option<russh::server::Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        Ok(self.refuse_auth(user, "keyboard-interactive"))
+    }
+
     async fn auth_publickey_offered(
         &mut self,
         user: &str,
@@ -135,13 +155,13 @@ impl russh::server::Handler for ConnectionHandler {
     ) -> Result<Auth, Self::Error> {
         Ok(match self.authorize(user, offer.public_key) {
             Some(_) => Auth::Accept,
-            None => Auth::reject(),
+            None => self.refuse_auth(user, "publickey"),
         })
     }
 
     async fn auth_publickey(&mut self, user: &str, key: VerifiedPublicKey<'_>) -> Result<Auth, Self::Error> {
         let Some(grant) = self.authorize(user, key.public_key) else {
-            return Ok(Auth::reject());
+            return Ok(self.refuse_auth(user, "publickey"));
         };
         tracing::info!(peer = %self.peer, user, key = %crate::keys::fingerprint(key.public_key), "authenticated");
         self.grant = grant;
@@ -218,11 +238,7 @@ impl russh::server::Handler for ConnectionHandler {
         value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let accepted = super::env::accepted(&self.shared.config.accept_env, name);
-        if !accepted {
-            tracing::debug!(peer = %self.peer, channel = %id, name, "refused env request");
-        }
-        let ok = accepted && self.before_start(id, |setup| setup.set_env(name, value));
+        let ok = self.set_env(id, name, value);
         Self::reply(session, id, ok)
     }
 

@@ -7,8 +7,10 @@
 //! ended, and `run` returns once all connections are gone or the grace
 //! period is over.
 
+mod auth;
 mod authorized;
 mod config;
+mod connection;
 mod env;
 mod handler;
 mod input_queue;
@@ -16,20 +18,19 @@ mod output;
 mod process;
 mod pty;
 mod quick_ack;
+mod refuse;
 mod request;
 mod session;
+mod socket;
 mod stdin;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use color_eyre::eyre::WrapErr;
 use russh::MethodKind;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -115,6 +116,7 @@ async fn accept_loop(
     stop: &CancellationToken,
     connections: &TaskTracker,
 ) {
+    let refuser = refuse::Refuser::new(&shared.russh.server_id);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -126,73 +128,12 @@ async fn accept_loop(
             }
         };
         if connections.len() >= shared.config.limits.max_connections {
-            tracing::warn!(%peer, limit = shared.config.limits.max_connections, "refused a connection: too many open");
+            tracing::warn!(%peer, limit = shared.config.limits.max_connections, "refused a connection: too many connections");
+            refuser.too_many_connections(stream);
             continue;
         }
         let shared = shared.clone();
         let stop = stop.child_token();
-        connections.spawn(async move {
-            if let Err(e) = serve_connection(stream, peer, shared, stop).await {
-                tracing::info!(%peer, "connection ended: {e}");
-            }
-        });
-    }
-}
-
-/// Runs one connection: key exchange and authentication within the login
-/// grace time, then sessions until the client leaves or the server stops.
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    stop: CancellationToken,
-) -> Result<(), String> {
-    let local = stream.local_addr().map_err(|e| e.to_string())?;
-    // run_stream does not apply russh's `nodelay`: without it Nagle holds
-    // each small packet (EOF, exit-status) for the peer's delayed ACK,
-    // ~40 ms apiece.
-    let _ = stream.set_nodelay(true);
-    let authenticated = Arc::new(AtomicBool::new(false));
-    let sessions = TaskTracker::new();
-    let handler = handler::ConnectionHandler {
-        shared: shared.clone(),
-        peer,
-        local,
-        authenticated: authenticated.clone(),
-        shutdown: stop.clone(),
-        sessions: sessions.clone(),
-        grant: Default::default(),
-        channels: HashMap::new(),
-    };
-    let grace = shared.config.limits.login_grace_time;
-    let login_deadline = tokio::time::Instant::now() + grace;
-    let start = russh::server::run_stream(shared.russh.clone(), quick_ack::QuickAck::new(stream), handler);
-    let mut running = tokio::time::timeout_at(login_deadline, start)
-        .await
-        .map_err(|_| "login grace time over before key exchange".to_string())?
-        .map_err(|e| e.to_string())?;
-    let handle = running.handle();
-    let authed = || authenticated.load(std::sync::atomic::Ordering::Acquire);
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            ended = &mut running => return ended.map_err(|e| e.to_string()),
-            _ = tokio::time::sleep_until(login_deadline), if !authed() => {
-                return Err("login grace time over".to_string());
-            }
-            _ = stop.cancelled(), if !stopping => {
-                stopping = true;
-                // Sessions hang up and report; then the connection goes.
-                let handle = handle.clone();
-                let sessions = sessions.clone();
-                tokio::spawn(async move {
-                    sessions.close();
-                    sessions.wait().await;
-                    let _ = handle
-                        .disconnect(russh::Disconnect::ByApplication, "server stopping".into(), String::new())
-                        .await;
-                });
-            }
-        }
+        connections.spawn(connection::serve(stream, peer, shared, stop));
     }
 }

@@ -12,8 +12,13 @@ use super::process::ProcessSpec;
 use super::pty::WindowSize;
 use crate::keys::authorized_keys::KeyOptions;
 
-/// Most `env` values one channel may set; more are refused.
-const MAX_ENV: usize = 64;
+/// Most `env` values one channel may set, and most bytes of names and
+/// values together; more are refused. sshd stops at 128 variables; the
+/// byte cap also keeps a channel from holding megabytes (ten channels per
+/// connection, a hundred connections) and the command's environment well
+/// under the kernel's limits for `execve`.
+pub const MAX_ENV: usize = 64;
+pub const MAX_ENV_BYTES: usize = 64 * 1024;
 
 /// The requests that start a command.
 #[derive(Debug, Clone)]
@@ -28,7 +33,16 @@ pub enum Request {
 pub struct SessionSetup {
     pub started: bool,
     env: Vec<(String, String)>,
+    /// An `env` request was refused for a limit: logged once per channel.
+    env_limit_hit: bool,
     pty: Option<(String, WindowSize)>,
+}
+
+/// An `env` value refused for the limits; `first` is true for the
+/// channel's first such refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvLimit {
+    pub first: bool,
 }
 
 /// A command ready to spawn, and how the log names it.
@@ -62,14 +76,20 @@ impl SessionSetup {
         }
     }
 
-    /// Records an accepted `env` value, the last one for a name winning.
-    pub fn set_env(&mut self, name: &str, value: &str) -> bool {
-        self.env.retain(|(n, _)| n != name);
-        if self.env.len() >= MAX_ENV {
-            return false;
+    /// Records an accepted `env` value, the last one for a name winning,
+    /// within [`MAX_ENV`] and [`MAX_ENV_BYTES`].
+    pub fn set_env(&mut self, name: &str, value: &str) -> Result<(), EnvLimit> {
+        let others = || self.env.iter().filter(|(n, _)| n != name);
+        let count = others().count() + 1;
+        let bytes: usize = others().map(|(n, v)| n.len() + v.len()).sum::<usize>() + name.len() + value.len();
+        if count > MAX_ENV || bytes > MAX_ENV_BYTES {
+            let first = !self.env_limit_hit;
+            self.env_limit_hit = true;
+            return Err(EnvLimit { first });
         }
+        self.env.retain(|(n, _)| n != name);
         self.env.push((name.to_string(), value.to_string()));
-        true
+        Ok(())
     }
 
     /// Turns a request into a process, or `None` when it is refused (an

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod exec;
+pub mod leaks;
 pub mod sshd;
 
 use std::io::{BufRead, BufReader, Write};
@@ -84,6 +85,16 @@ impl Server {
         Self::start_with(Keys::new(), extra)
     }
 
+    /// Like `start`, with `/bin/sh` running commands: bash reads
+    /// `~/.bashrc` when SSH_CLIENT is set, which costs time and can leave
+    /// half-done work (a stale `pyenv rehash` lock, say) when a test hangs
+    /// a session up early. For tests about the server, not the shell.
+    pub fn start_sh(extra: &[&str]) -> Self {
+        let mut args = vec!["--shell", "/bin/sh"];
+        args.extend_from_slice(extra);
+        Self::start(&args)
+    }
+
     pub fn start_with(keys: Keys, extra: &[&str]) -> Self {
         let authorized_keys = keys.authorized_keys();
         let mut args = vec![
@@ -151,6 +162,13 @@ impl Server {
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded: 10 s) until the log contains `text`: a line can come
+    /// a moment after what a client saw.
+    pub async fn assert_logged(&self, text: &str) {
+        let found = eventually_async(Duration::from_secs(10), || self.log().contains(text)).await;
+        assert!(found, "no log line {text:?}:\n{}", self.log());
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
