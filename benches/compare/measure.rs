@@ -31,31 +31,31 @@ pub fn run(mut cmd: Command) -> Result<Duration, String> {
     Ok(elapsed)
 }
 
-/// Like `run`, also giving the client's peak resident memory in KiB
-/// (from wait4's rusage; its stderr is not kept).
+/// Like `run`, also giving the client's peak resident memory in KiB.
+/// Read from its own `VmHWM` every 2 ms while it runs: wait4's `ru_maxrss`
+/// would count this harness's memory too (the kernel keeps the parent's
+/// high-water mark across the spawn's exec). Its stderr is not kept.
 pub fn run_with_peak(mut cmd: Command) -> Result<(Duration, u64), String> {
     let start = Instant::now();
-    let child = cmd
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("{cmd:?}: {e}"))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; both pointers are valid for writes.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let mut peak = 0;
+    let status = loop {
+        peak = peak.max(peak_rss_kib(child.id()));
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
     let elapsed = start.elapsed();
-    if waited != pid {
-        return Err(format!("{cmd:?}: wait4: {}", std::io::Error::last_os_error()));
+    if !status.success() {
+        return Err(format!("{cmd:?}: {status}"));
     }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!("{cmd:?}: ended with wait status {status:#x}"));
-    }
-    // ru_maxrss is in KiB on Linux.
-    Ok((elapsed, usage.ru_maxrss as u64))
+    Ok((elapsed, peak))
 }
 
 /// Like `run`, with `input` on stdin.

@@ -41,15 +41,22 @@ pub async fn pump_pipe(
     stream: Stream,
     bytes_out: Arc<AtomicU64>,
 ) {
+    // Reads land in one allocation after another and go out as frozen
+    // slices of it: no copy, and small outputs share an allocation
+    // instead of pinning a whole chunk each.
+    let mut buf = BytesMut::new();
     loop {
-        let mut buf = BytesMut::with_capacity(CHUNK);
+        if buf.capacity() < CHUNK / 4 {
+            buf.reserve(CHUNK);
+        }
         match pipe.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
                 bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+                let data = buf.split().freeze();
                 let sent = match stream {
-                    Stream::Stdout => channel.data_bytes(buf.freeze()).await,
-                    Stream::Stderr => channel.extended_data_bytes(1, buf.freeze()).await,
+                    Stream::Stdout => channel.data_bytes(data).await,
+                    Stream::Stderr => channel.extended_data_bytes(1, data).await,
                 };
                 if sent.is_err() {
                     return;
