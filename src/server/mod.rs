@@ -1,8 +1,9 @@
 //! `sesh serve`: the listener, its limits and its orderly stop.
 //!
-//! Each accepted connection runs in its own task with a russh session and a
+//! Each accepted connection runs in its own task, on one of the per-CPU
+//! runtimes of [`workers`], with a russh session and a
 //! [`handler::ConnectionHandler`]; each session channel runs in its own task
-//! ([`session`]). Shutdown is a future passed in: when it completes the
+//! ([`session`]) on the same runtime. Shutdown is a future passed in: when it completes the
 //! listener closes, every session hangs up its command and reports how it
 //! ended, and `run` returns once all connections are gone or the grace
 //! period is over.
@@ -23,6 +24,7 @@ mod request;
 mod session;
 mod socket;
 mod stdin;
+mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -70,8 +72,9 @@ pub async fn run(
     });
     let stop = CancellationToken::new();
     let connections = TaskTracker::new();
+    let workers = workers::Workers::start().wrap_err("could not start the connection threads")?;
     tokio::select! {
-        _ = accept_loop(&listener, &shared, &stop, &connections) => {}
+        _ = accept_loop(&listener, &shared, &stop, &connections, &workers) => {}
         _ = shutdown => {}
     }
     drop(listener);
@@ -115,6 +118,7 @@ async fn accept_loop(
     shared: &Arc<Shared>,
     stop: &CancellationToken,
     connections: &TaskTracker,
+    workers: &workers::Workers,
 ) {
     let refuser = refuse::Refuser::new(&shared.russh.server_id);
     loop {
@@ -132,8 +136,22 @@ async fn accept_loop(
             refuser.too_many_connections(stream);
             continue;
         }
+        // Handed over as a std socket, registered again on the runtime
+        // that serves it (see workers.rs).
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(%peer, "could not hand over a connection: {e}");
+                continue;
+            }
+        };
         let shared = shared.clone();
         let stop = stop.child_token();
-        connections.spawn(connection::serve(stream, peer, shared, stop));
+        workers.spawn(connections.track_future(async move {
+            match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => connection::serve(stream, peer, shared, stop).await,
+                Err(e) => tracing::warn!(%peer, "could not serve a connection: {e}"),
+            }
+        }));
     }
 }
