@@ -18,15 +18,7 @@ const BANNER: &[u8] = b"SSH-2.0-hostile\r\n";
 
 /// Bytes no SSH peer would send, the same on every run.
 fn noise(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
+    crate::support::pattern_bytes(len, 0x9e37_79b9_7f4a_7c15)
 }
 
 /// A packet header promising `length` bytes, and a few of them.
