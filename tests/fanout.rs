@@ -22,7 +22,9 @@ impl Fleet {
             .map(|_| {
                 let own = Keys::new();
                 std::fs::copy(keys.authorized_keys(), own.authorized_keys()).unwrap();
-                Server::start_with(own, &[])
+                // /bin/sh: twenty login shells sourcing a heavy ~/.bashrc
+                // at once would eat the --timeout the tests give them.
+                Server::start_with(own, &["--shell", "/bin/sh"])
             })
             .collect();
         Self {
