@@ -34,8 +34,16 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("invalid duration {text:?}: out of range"))?;
     let secs = u64::try_from(nanos / 1_000_000_000)
         .map_err(|_| format!("invalid duration {text:?}: out of range"))?;
-    Ok(Duration::new(secs, (nanos % 1_000_000_000) as u32))
+    let duration = Duration::new(secs, (nanos % 1_000_000_000) as u32);
+    if duration > MAX {
+        return Err(format!("invalid duration {text:?}: longer than 10 years"));
+    }
+    Ok(duration)
 }
+
+/// The longest duration accepted: deadlines are `now + duration`, which
+/// overflows (a panic) far beyond any wait that makes sense.
+pub const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// `whole.fraction` units in nanoseconds, rounded down; `None` past `u128`.
 /// Both parts are ASCII digits only.
@@ -105,20 +113,21 @@ mod tests {
     proptest! {
         /// Any duration, formatted, parses back to exactly itself.
         #[test]
-        fn format_round_trips(secs in prop_oneof![0..100_000u64, any::<u64>()], nanos in prop_oneof![Just(0u32), 0..1_000_000_000u32]) {
+        fn format_round_trips(secs in prop_oneof![0..100_000u64, 0..MAX.as_secs()], nanos in prop_oneof![Just(0u32), 0..1_000_000_000u32]) {
             let d = Duration::new(secs, nanos);
             prop_assert_eq!(parse(&format(d)), Ok(d), "{}", format(d));
         }
 
         /// A whole number in each unit is exactly that many units, or out
-        /// of range when it does not fit.
+        /// of range when it is longer than `MAX`.
         #[test]
         fn units_are_exact(n in prop_oneof![0..1_000_000u64, any::<u64>()], unit in 0..4usize) {
             let (suffix, nanos) = [("ms", 1_000_000u128), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)][unit];
             let total = u128::from(n) * nanos;
             let expected = u64::try_from(total / 1_000_000_000)
                 .map(|secs| Duration::new(secs, (total % 1_000_000_000) as u32))
-                .map_err(|_| ());
+                .map_err(|_| ())
+                .and_then(|d| if d > MAX { Err(()) } else { Ok(d) });
             prop_assert_eq!(parse(&format!("{n}{suffix}")).map_err(|_| ()), expected);
         }
 

@@ -152,3 +152,54 @@ async fn wait_for_output(channel: &mut russh::Channel<russh::client::Msg>) {
         }
     }
 }
+
+/// The login grace time bounds logging in, not the connection: a session
+/// that runs past it is not cut off.
+#[test]
+fn login_grace_spares_logged_in_sessions() {
+    let server = Server::start_sh(&["--login-grace-time", "1s"]);
+    let output = Remote::of_serve(&server).exec(&["-n"], "sleep 3; echo done", b"");
+    assert!(output.status.success(), "{}\n{}", describe(&output), server.log());
+    assert_eq!(output.stdout, b"done\n");
+}
+
+/// Output that cannot be written (a full disk here) is never a success,
+/// even when it is the last thing the command printed.
+#[test]
+fn lost_output_is_a_failure() {
+    let server = Server::start_sh(&[]);
+    let mut exec = Remote::of_serve(&server).command(&["-n"]);
+    exec.arg("echo hello; exit 3")
+        .stdout(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    let status = exec.status().unwrap();
+    assert_eq!(status.code(), Some(141));
+}
+
+/// A server stopped right after a client vanished still hangs up that
+/// client's command (SIGKILL after the grace, for one ignoring SIGHUP)
+/// before it exits: no orphan.
+#[test]
+fn stop_leaves_no_orphan_of_a_vanished_client() {
+    let mut server = Server::start_sh(&["--hangup-grace", "1s"]);
+    let mut ssh = server.ssh_command(&server.keys.identity());
+    let mut ssh = ssh
+        .arg("trap '' HUP; echo $$; exec sleep 123")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(ssh.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line.trim().parse().unwrap_or_else(|_| panic!("{line:?}"));
+    ssh.kill().unwrap();
+    ssh.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let status = server.terminate(Duration::from_secs(20));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", server.log());
+    assert!(
+        wait_for(Duration::from_secs(5), || gone(pid)),
+        "pid {pid} outlived the server"
+    );
+}

@@ -251,10 +251,13 @@ impl Bridge {
     /// The final word on how the session ended, and the last messages the
     /// server should get.
     async fn settle(mut self, ending: Ending, config: &ExecConfig) -> Ending {
-        self.stdout.finish().await;
-        self.stderr.finish().await;
+        let output_lost = self.stdout.finish().await.is_err();
+        let _ = self.stderr.finish().await;
         let timed_out = !matches!(self.timer, None | Some((_, Stage::Term)));
         let ending = match ending {
+            // Output that never reached stdout makes the run a failure
+            // however the command ended, as if sesh had died writing it.
+            Ending::Exited(_) | Ending::Killed { .. } | Ending::NoStatus if output_lost => Ending::BrokenPipe,
             // Once the timeout fired, however the command then ended, the
             // session timed out.
             Ending::Exited(_) | Ending::Killed { .. } | Ending::NoStatus if timed_out => {

@@ -114,11 +114,17 @@ impl LocalOutput {
             .map_err(|_| broken())
     }
 
-    /// Waits until everything queued so far is written.
-    pub async fn flush(&self) {
+    /// Waits until everything queued so far is written; an error when
+    /// `stream` is stdout and a write to it failed (the last chunks may be
+    /// the ones lost, with no later write left to notice).
+    pub async fn flush(&self, stream: Stream) -> std::io::Result<()> {
         let (done, written) = oneshot::channel();
         if self.jobs.send(Job::Flush(done)).await.is_ok() {
             let _ = written.await;
         }
+        if stream == Stream::Stdout && self.stdout_broken.load(Ordering::Relaxed) {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
+        Ok(())
     }
 }

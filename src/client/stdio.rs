@@ -24,11 +24,15 @@ impl Sink {
         }
     }
 
-    /// Writes out what is left (a final partial line, queued output).
-    pub async fn finish(&mut self) {
+    /// Writes out what is left (a final partial line, queued output); an
+    /// error means some output could not be delivered.
+    pub async fn finish(&mut self) -> std::io::Result<()> {
         match self {
-            Sink::Local(_, output) => output.flush().await,
-            Sink::Lines(lines) => lines.finish().await,
+            Sink::Local(stream, output) => output.flush(*stream).await,
+            Sink::Lines(lines) => {
+                lines.finish().await;
+                Ok(())
+            }
         }
     }
 }

@@ -33,12 +33,13 @@ pub fn load_or_create(path: &Path, strict_uid: Option<u32>) -> color_eyre::Resul
     };
     // A key just created is checked too: the directories above it may
     // still let others replace it.
-    if let Some(uid) = strict_uid {
-        strict_modes::check(path, Kind::HostKey, uid)?;
-    }
+    let checked = match strict_uid {
+        Some(uid) => strict_modes::check(path, Kind::HostKey, uid)?,
+        None => path.to_path_buf(),
+    };
     match created {
         Some(key) => Ok(key),
-        None => russh::keys::load_secret_key(path, None)
+        None => russh::keys::load_secret_key(&checked, None)
             .map_err(|e| eyre!("could not read host key {}: {e}", path.display())),
     }
 }

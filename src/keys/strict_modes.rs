@@ -32,13 +32,17 @@ impl Kind {
 }
 
 /// Checks the file at `path` for the account `uid`: the file itself, every
-/// directory above it up to `/`, and every symlink on the way there.
-pub fn check(path: &Path, kind: Kind, uid: u32) -> color_eyre::Result<()> {
+/// directory above it up to `/`, and every symlink on the way there with
+/// the directory holding it. Returns the canonical path that was checked:
+/// read that one, so nothing can be swapped in between.
+pub fn check(path: &Path, kind: Kind, uid: u32) -> color_eyre::Result<PathBuf> {
     let noun = kind.noun();
-    let problem = find_problem(path, kind, uid)
+    let real =
+        std::fs::canonicalize(path).wrap_err_with(|| format!("could not read {noun} {}", path.display()))?;
+    let problem = find_problem(path, &real, kind, uid)
         .wrap_err_with(|| format!("could not read {noun} {}", path.display()))?;
     match problem {
-        None => Ok(()),
+        None => Ok(real),
         Some(problem) => Err(eyre!(
             "unsafe {noun} file {}: {problem} (--no-strict-modes turns this check off, like sshd's StrictModes no)",
             path.display()
@@ -47,9 +51,8 @@ pub fn check(path: &Path, kind: Kind, uid: u32) -> color_eyre::Result<()> {
 }
 
 /// The first problem found, from the file up to `/`.
-fn find_problem(path: &Path, kind: Kind, uid: u32) -> std::io::Result<Option<String>> {
-    let real = std::fs::canonicalize(path)?;
-    let meta = std::fs::metadata(&real)?;
+fn find_problem(path: &Path, real: &Path, kind: Kind, uid: u32) -> std::io::Result<Option<String>> {
+    let meta = std::fs::metadata(real)?;
     if let Some(problem) = file_problem(meta.is_file(), meta.mode(), meta.uid(), kind, uid) {
         return Ok(Some(problem));
     }
@@ -106,18 +109,28 @@ fn dir_problem(dir: &Path, mode: u32, owner: u32, uid: u32) -> Option<String> {
     }
 }
 
-/// A symlink on the path as given whose owner could point it elsewhere.
-/// (The directories it leads to are checked through the canonical path.)
+/// A symlink on the path as given whose owner could point it elsewhere,
+/// or that sits in a directory where others could replace it. (The
+/// directories it leads to are checked through the canonical path.)
 fn symlink_problem(path: &Path, uid: u32) -> std::io::Result<Option<String>> {
     let absolute: PathBuf = std::env::current_dir()?.join(path);
     for step in absolute.ancestors() {
         let meta = std::fs::symlink_metadata(step)?;
-        if meta.file_type().is_symlink() && !trusted_owner(meta.uid(), uid) {
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        if !trusted_owner(meta.uid(), uid) {
             return Ok(Some(format!(
                 "symlink {} is owned by uid {}, not by uid {uid} or root",
                 step.display(),
                 meta.uid()
             )));
+        }
+        if let Some(holder) = step.parent() {
+            let held = std::fs::metadata(holder)?;
+            if let Some(problem) = dir_problem(holder, held.mode(), held.uid(), uid) {
+                return Ok(Some(problem));
+            }
         }
     }
     Ok(None)
@@ -193,6 +206,24 @@ mod tests {
                 file.display(),
                 sub.display()
             )),
+            "{error}"
+        );
+        // A symlink in an unsafe directory could be swapped, even when it
+        // points at a safe file; what is checked is what gets read.
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let shared = root.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::os::unix::fs::symlink(&file, shared.join("link")).unwrap();
+        assert_eq!(
+            check(&shared.join("link"), Kind::HostKey, uid).unwrap(),
+            file.canonicalize().unwrap()
+        );
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o770)).unwrap();
+        let error = check(&shared.join("link"), Kind::HostKey, uid)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!("directory {}", shared.display())),
             "{error}"
         );
         let missing = check(&root.path().join("nope"), Kind::AuthorizedKeys, uid).unwrap_err();

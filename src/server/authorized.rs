@@ -32,10 +32,10 @@ impl AuthorizedKeysFile {
     /// Checks and parses the file, logging each skipped line (file and
     /// line number) when the set of skipped lines has changed.
     pub fn load(&self) -> color_eyre::Result<AuthorizedKeys> {
-        if let Some(uid) = self.strict_uid {
-            strict_modes::check(&self.path, Kind::AuthorizedKeys, uid)?;
-        }
-        let keys = AuthorizedKeys::read(&self.path)?;
+        let keys = match self.strict_uid {
+            Some(uid) => AuthorizedKeys::read(&strict_modes::check(&self.path, Kind::AuthorizedKeys, uid)?)?,
+            None => AuthorizedKeys::read(&self.path)?,
+        };
         // A poisoned lock only means a panic elsewhere mid-update of a
         // log-dedup list: its contents are still a valid list.
         let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,8 +1,9 @@
 //! One connection from accept to close: key exchange and authentication
 //! within the login grace time, then sessions until the client leaves or
 //! the server stops. When [`serve`] returns, russh's task for the
-//! connection is gone and the socket closed, so the connection's slot under
-//! `--max-connections` is free only when its resources are.
+//! connection is gone, the socket closed and every session's command hung
+//! up and reaped, so the connection's slot under `--max-connections` is free
+//! only when its resources are.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -77,9 +78,18 @@ async fn run(
         closer,
         authenticated,
         login_deadline,
-        sessions,
+        sessions: sessions.clone(),
     };
-    connection.supervise(stop).await
+    let ended = connection.supervise(stop).await;
+    // Sessions outlive russh's task while they hang their commands up
+    // (SIGHUP, then SIGKILL after the grace). The connection ends with
+    // them, so a stopping server waits for that too and leaves no orphan.
+    sessions.close();
+    let hang_up = shared.config.limits.hangup_grace.saturating_add(CLOSE_WAIT);
+    if tokio::time::timeout(hang_up, sessions.wait()).await.is_err() {
+        tracing::warn!(%peer, "a session's command outlived its hang-up");
+    }
+    ended
 }
 
 /// A connection whose key exchange has started.
@@ -102,6 +112,11 @@ impl Connection {
             tokio::select! {
                 ended = &mut self.running => return ended.map_err(|e| e.to_string()),
                 _ = tokio::time::sleep_until(self.login_deadline), if !authed => {
+                    // `authed` was read before the wait: a login since then
+                    // disarms the deadline.
+                    if self.authenticated.load(Ordering::Acquire) {
+                        continue;
+                    }
                     self.close().await;
                     return Err("login grace time over".to_string());
                 }

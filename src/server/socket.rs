@@ -10,9 +10,11 @@
 //! client that sends DISCONNECT but keeps its socket open would keep the
 //! connection, and the commands of its sessions, alive for ever.
 //!
-//! [`Socket`] lets the server decide instead: after [`Closer::close`], or
-//! once [`LINGER`] has passed since russh shut the socket down, reads report
-//! end of file and writes fail, so russh's task ends and drops the socket.
+//! [`Socket`] lets the server decide instead: after [`Closer::close`] reads
+//! report end of file and writes fail; once [`LINGER`] has passed since
+//! russh shut the socket down, reads report end of file (russh writes
+//! nothing after its shutdown). Either way russh's task ends and drops the
+//! socket.
 
 use std::future::Future;
 use std::io;
