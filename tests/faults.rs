@@ -203,3 +203,32 @@ fn stop_leaves_no_orphan_of_a_vanished_client() {
         "pid {pid} outlived the server"
     );
 }
+
+/// `--timeout` fires even while whatever reads sesh's stdout has stopped
+/// reading: the remote command is stopped and sesh exits 124.
+#[test]
+fn timeout_fires_while_stdout_is_stalled() {
+    let server = Server::start_sh(&[]);
+    let mut exec = Remote::of_serve(&server).command(&["-n", "--timeout", "2s", "--kill-after", "1s"]);
+    let mut exec = exec
+        .arg("echo $$ >&2; exec cat /dev/zero")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Hold the pipe open and never read it.
+    let _stalled = exec.stdout.take().unwrap();
+    let mut line = String::new();
+    let mut stderr = BufReader::new(exec.stderr.take().unwrap());
+    stderr.read_line(&mut line).unwrap();
+    let pid: i32 = line.trim().parse().unwrap_or_else(|_| panic!("{line:?}"));
+    let status = crate::support::wait_with_deadline(&mut exec, Duration::from_secs(30));
+    if status.is_none() {
+        let _ = exec.kill();
+    }
+    assert_eq!(status.and_then(|s| s.code()), Some(124));
+    assert!(
+        wait_for(Duration::from_secs(10), || gone(pid)),
+        "remote command {pid} left running"
+    );
+}

@@ -15,7 +15,7 @@ use russh::{ChannelMsg, ChannelWriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::stdio::{Input, SessionIo, Sink};
+use super::stdio::{Delivery, Input, SessionIo, Sink, Stream};
 use super::{ExecConfig, terminal};
 use crate::exit::Ending;
 use tokio_util::sync::CancellationToken;
@@ -118,17 +118,21 @@ impl Session {
             writer: self.writer.clone(),
             stdout,
             stderr,
+            delivery: None,
             report: None,
             interrupts: 0,
             timer: config.timeout.map(|after| (Instant::now() + after, Stage::Term)),
         };
         let ending = loop {
             let step = tokio::select! {
-                message = self.reader.wait() => match message {
+                // Read on only once the last output is delivered: that is
+                // the backpressure on the server.
+                message = self.reader.wait(), if bridge.delivery.is_none() => match message {
                     Some(ChannelMsg::Success) => { self.pending_replies.pop_front(); None }
                     Some(ChannelMsg::Failure) => self.refused(),
-                    message => bridge.on_message(message).await,
+                    message => bridge.on_message(message),
                 },
+                delivered = Bridge::delivered(&mut bridge.delivery), if bridge.delivery.is_some() => delivered,
                 Some(signo) = signals.recv() => bridge.on_signal(signo).await,
                 _ = hang_up.cancelled() => Some(Ending::Interrupted),
                 Some(()) = next_winch(&mut winch) => bridge.on_resize().await,
@@ -168,6 +172,8 @@ struct Bridge {
     writer: Arc<ChannelWriteHalf<Msg>>,
     stdout: Sink,
     stderr: Sink,
+    /// Output on its way to stdout or stderr, and which one.
+    delivery: Option<(Stream, Delivery)>,
     /// The server's exit-status or exit-signal, kept until CLOSE.
     report: Option<Ending>,
     interrupts: u32,
@@ -176,18 +182,13 @@ struct Bridge {
 }
 
 impl Bridge {
-    async fn on_message(&mut self, message: Option<ChannelMsg>) -> Option<Ending> {
+    fn on_message(&mut self, message: Option<ChannelMsg>) -> Option<Ending> {
         match message {
             Some(ChannelMsg::Data { data }) => {
-                return self
-                    .stdout
-                    .write(data)
-                    .await
-                    .is_err()
-                    .then_some(Ending::BrokenPipe);
+                self.delivery = Some((Stream::Stdout, self.stdout.deliver(data)));
             }
             Some(ChannelMsg::ExtendedData { data, .. }) => {
-                let _ = self.stderr.write(data).await;
+                self.delivery = Some((Stream::Stderr, self.stderr.deliver(data)));
             }
             Some(ChannelMsg::ExitStatus { exit_status }) => self.report = Some(Ending::Exited(exit_status)),
             Some(ChannelMsg::ExitSignal {
@@ -210,6 +211,17 @@ impl Bridge {
             Some(other) => tracing::debug!("channel message {other:?}"),
         }
         None
+    }
+
+    /// Waits for the pending output to be delivered (cancel-safe: the
+    /// delivery stays in `pending` until it completes). Stdout gone ends
+    /// the session as a broken pipe; a lost stderr does not.
+    async fn delivered(pending: &mut Option<(Stream, Delivery)>) -> Option<Ending> {
+        let (stream, delivery) = pending.as_mut()?;
+        let result = delivery.await;
+        let stream = *stream;
+        *pending = None;
+        (stream == Stream::Stdout && result.is_err()).then_some(Ending::BrokenPipe)
     }
 
     /// Forwards a local signal; a second SIGINT hangs up instead.
@@ -251,8 +263,14 @@ impl Bridge {
     /// The final word on how the session ended, and the last messages the
     /// server should get.
     async fn settle(mut self, ending: Ending, config: &ExecConfig) -> Ending {
-        let output_lost = self.stdout.finish().await.is_err();
-        let _ = self.stderr.finish().await;
+        // Output still on its way here means the reader stalled and the
+        // session ended anyway (timeout, second SIGINT): waiting for it
+        // could be for ever, so it is dropped.
+        let stalled = self.delivery.take().is_some();
+        let output_lost = !stalled && self.stdout.finish().await.is_err();
+        if !stalled {
+            let _ = self.stderr.finish().await;
+        }
         let timed_out = !matches!(self.timer, None | Some((_, Stage::Term)));
         let ending = match ending {
             // Output that never reached stdout makes the run a failure

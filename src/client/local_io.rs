@@ -77,20 +77,22 @@ impl LocalOutput {
         std::thread::Builder::new()
             .name("stdout".into())
             .spawn(move || {
-                // Locked per write, never held: sesh's own messages
-                // (eprintln!, logging) share these streams.
+                // Straight to fds 1 and 2, not through std's Stdout and
+                // Stderr: their locks would be held while a write blocks
+                // on a stalled reader, and then sesh's own messages
+                // (eprintln!, the final flush in main) would block too.
+                // Nothing else in a one-host run writes to stdout.
+                let mut out = raw_fd(libc::STDOUT_FILENO);
+                let mut err = raw_fd(libc::STDERR_FILENO);
                 while let Some(job) = rx.blocking_recv() {
                     match job {
                         Job::Write(Stream::Stdout, data) => {
-                            let mut out = std::io::stdout().lock();
-                            if !broken.load(Ordering::Relaxed)
-                                && out.write_all(&data).and_then(|_| out.flush()).is_err()
-                            {
+                            if !broken.load(Ordering::Relaxed) && out.write_all(&data).is_err() {
                                 broken.store(true, Ordering::Relaxed);
                             }
                         }
                         Job::Write(Stream::Stderr, data) => {
-                            let _ = std::io::stderr().lock().write_all(&data);
+                            let _ = err.write_all(&data);
                         }
                         Job::Flush(done) => {
                             let _ = done.send(());
@@ -127,4 +129,12 @@ impl LocalOutput {
         }
         Ok(())
     }
+}
+
+/// A file for an fd the process keeps open; never closed by dropping it.
+fn raw_fd(fd: std::os::fd::RawFd) -> std::mem::ManuallyDrop<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fds 1 and 2 stay open for the life of the process, and
+    // ManuallyDrop keeps this File from closing them.
+    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) })
 }

@@ -2,6 +2,9 @@
 //! process's own stdio for one host, or, for many hosts, line sinks that
 //! feed one printer and a paced broadcast of local stdin.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
@@ -15,12 +18,24 @@ pub enum Sink {
     Lines(LineSink),
 }
 
+/// Output on its way, as a future that owns what it needs: the session
+/// keeps it while it goes on watching signals and timers, so a reader that
+/// stops reading cannot hold `--timeout` up. An error means the
+/// destination is gone.
+pub type Delivery = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send + Sync>>;
+
 impl Sink {
-    /// Passes `data` on; an error means the destination is gone.
-    pub async fn write(&mut self, data: Bytes) -> std::io::Result<()> {
+    /// Passes `data` on.
+    pub fn deliver(&mut self, data: Bytes) -> Delivery {
         match self {
-            Sink::Local(stream, output) => output.write(*stream, data).await,
-            Sink::Lines(lines) => lines.write(&data).await,
+            Sink::Local(stream, output) => {
+                let (stream, output) = (*stream, output.clone());
+                Box::pin(async move { output.write(stream, data).await })
+            }
+            Sink::Lines(lines) => match lines.take_ready(&data) {
+                Some(ready) => Box::pin(lines.send(ready)),
+                None => Box::pin(std::future::ready(Ok(()))),
+            },
         }
     }
 
@@ -76,17 +91,16 @@ impl LineSink {
         }
     }
 
-    async fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+    /// What of `data` can go now: everything up to the last line end (or
+    /// all of it, raw); the rest waits for its line to end.
+    fn take_ready(&mut self, data: &[u8]) -> Option<Vec<u8>> {
         if self.raw {
-            return self.send(data.to_vec()).await;
+            return Some(data.to_vec());
         }
         self.partial.extend_from_slice(data);
-        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
-            return Ok(());
-        };
+        let end = self.partial.iter().rposition(|&b| b == b'\n')?;
         let rest = self.partial.split_off(end + 1);
-        let whole = std::mem::replace(&mut self.partial, rest);
-        self.send(whole).await
+        Some(std::mem::replace(&mut self.partial, rest))
     }
 
     async fn finish(&mut self) {
@@ -97,16 +111,19 @@ impl LineSink {
         }
     }
 
-    async fn send(&self, bytes: Vec<u8>) -> std::io::Result<()> {
+    /// Sends `bytes` to the printer; owns what it needs (see `Delivery`).
+    fn send(&self, bytes: Vec<u8>) -> impl Future<Output = std::io::Result<()>> + Send + Sync + 'static {
         let piece = Piece {
             host: self.host,
             stream: self.stream,
             bytes: Bytes::from(bytes),
         };
-        self.tx
-            .send(piece)
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        let tx = self.tx.clone();
+        async move {
+            tx.send(piece)
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        }
     }
 }
 
@@ -165,8 +182,11 @@ mod tests {
     async fn cuts_lines() {
         let (tx, mut rx) = mpsc::channel(16);
         let mut sink = LineSink::new(3, Stream::Stdout, tx, false);
-        sink.write(b"a\nb").await.unwrap();
-        sink.write(b"c\nd\ne").await.unwrap();
+        for data in [&b"a\nb"[..], b"c\nd\ne"] {
+            if let Some(ready) = sink.take_ready(data) {
+                sink.send(ready).await.unwrap();
+            }
+        }
         sink.finish().await;
         drop(sink);
         let mut got = Vec::new();
