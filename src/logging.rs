@@ -27,3 +27,22 @@ pub fn init(verbosity: Verbosity, default: &str) {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
+
+/// `eprintln!` without its panic: when stderr is closed or its reader gone,
+/// the message is lost and sesh carries on to its real exit code.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` without its panic, for JSON and reports on stdout.
+#[macro_export]
+macro_rules! say_out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}

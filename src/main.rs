@@ -73,6 +73,6 @@ async fn serve(args: &sesh::cli::ServeArgs) -> color_eyre::Result<()> {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("sesh: {message}");
+    sesh::say!("sesh: {message}");
     ExitCode::from(255)
 }

@@ -232,3 +232,21 @@ fn timeout_fires_while_stdout_is_stalled() {
         "remote command {pid} left running"
     );
 }
+
+/// A closed stderr loses sesh's messages, not its exit code: no panic.
+#[test]
+fn closed_stderr_is_not_a_panic() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let mut exec = crate::support::exec::sesh_exec();
+    let mut exec = exec
+        .args(["-n", "--connect-timeout", "1s", &target, "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before sesh has anything to say.
+    drop(exec.stderr.take());
+    let status = crate::support::wait_with_deadline(&mut exec, Duration::from_secs(20));
+    assert_eq!(status.and_then(|s| s.code()), Some(255));
+}

@@ -156,7 +156,7 @@ impl Session {
     fn refused(&mut self) -> Option<Ending> {
         match self.pending_replies.pop_front()? {
             "pty" => {
-                eprintln!("sesh: the server refused a pty; running without one");
+                crate::say!("sesh: the server refused a pty; running without one");
                 None
             }
             _ => Some(Ending::Failed(

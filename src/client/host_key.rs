@@ -54,7 +54,7 @@ pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result
             Policy::AcceptNew { .. } => {
                 known_hosts::learn(known_hosts, host, port, key)
                     .map_err(|e| format!("could not add {name} to known hosts {shown}: {e}"))?;
-                eprintln!("sesh: added {name} ({presented}) to {shown}");
+                crate::say!("sesh: added {name} ({presented}) to {shown}");
                 Ok(())
             }
             _ => Err(format!(

@@ -110,13 +110,13 @@ pub async fn execute(config: &ExecConfig) -> u8 {
         Err(e) => crate::exit::Ending::Failed(format!("{e:#}")),
     };
     if let Some(line) = ending.message(config.verbose) {
-        eprintln!("sesh: {line}");
+        crate::say!("sesh: {line}");
     }
     if let Some(path) = &config.status_json {
         let record = ending.record(&config.target.to_string(), started.elapsed());
         let json = serde_json::to_string(&record).expect("a record serialises");
         if let Err(e) = std::fs::write(path, json + "\n") {
-            eprintln!("sesh: could not write {}: {e}", path.display());
+            crate::say!("sesh: could not write {}: {e}", path.display());
         }
     }
     ending.code()

@@ -79,12 +79,15 @@ async fn check(target: &str, access: &crate::cli::AccessArgs, selected: &[&Check
         .await;
     let report = Report::new(ctx.config.target.to_string(), outcomes);
     if json {
-        println!(
+        crate::say_out!(
             "{}",
             serde_json::to_string_pretty(&report).expect("a report serialises")
         );
     } else {
-        print!("{}", report.table());
+        {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout(), "{}", report.table());
+        }
     }
     u8::from(report.failed > 0)
 }
@@ -105,6 +108,6 @@ fn select(only: &[String]) -> Result<Vec<&'static Check>, String> {
 }
 
 fn complain(why: &str) -> u8 {
-    eprintln!("sesh: {why}");
+    crate::say!("sesh: {why}");
     255
 }

@@ -83,14 +83,14 @@ impl Progress {
 pub fn report(results: &[(String, HostResult)], mode: &Mode) -> u8 {
     let failed: Vec<&(String, HostResult)> = results.iter().filter(|(_, r)| r.failed()).collect();
     for (label, result) in &failed {
-        eprintln!(
+        crate::say!(
             "sesh: {label}: {} ({:.1}s)",
             result.describe(),
             result.duration.as_secs_f64()
         );
     }
     let code = exit_code(results);
-    eprintln!(
+    crate::say!(
         "sesh: {} hosts: {} ok, {} failed",
         results.len(),
         results.len() - failed.len(),
@@ -99,13 +99,13 @@ pub fn report(results: &[(String, HostResult)], mode: &Mode) -> u8 {
     match mode {
         Mode::Json => {
             for (label, result) in results {
-                println!(
+                crate::say_out!(
                     "{}",
                     json!({ "event": "end", "host": label, "result": record(label, result) })
                 );
             }
             let summary = json!({ "event": "summary", "hosts": results.len(), "ok": results.len() - failed.len(), "failed": failed.len(), "exit_code": code });
-            println!("{summary}");
+            crate::say_out!("{summary}");
         }
         Mode::Files(dir) => {
             for (label, result) in results {
@@ -122,7 +122,7 @@ pub fn report(results: &[(String, HostResult)], mode: &Mode) -> u8 {
                     )
                 });
                 if let Err(e) = written {
-                    eprintln!(
+                    crate::say!(
                         "sesh: could not write results for {label} in {}: {e}",
                         host_dir.display()
                     );
