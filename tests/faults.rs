@@ -250,3 +250,53 @@ fn closed_stderr_is_not_a_panic() {
     let status = crate::support::wait_with_deadline(&mut exec, Duration::from_secs(20));
     assert_eq!(status.and_then(|s| s.code()), Some(255));
 }
+
+/// SIGINT stops the server like SIGTERM: sessions hung up and reported,
+/// exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_like_sigterm() {
+    let mut server = Server::start_sh(&[]);
+    let client = Client::login(server.addr, &server.keys.identity()).await;
+    let mut channel = client.channel().await;
+    channel.exec(true, "echo ready; exec sleep 300").await.unwrap();
+    wait_for_output(&mut channel).await;
+    crate::support::send_signal(server.child.id() as i32, libc::SIGINT);
+    let transcript = collect(channel, Duration::from_secs(30)).await;
+    assert_eq!(
+        transcript.exit_signal().map(|(name, _)| name).as_deref(),
+        Some("HUP"),
+        "{}",
+        transcript.ending()
+    );
+    assert_eq!(transcript.events.last(), Some(&Event::Close));
+    let status = crate::support::wait_with_deadline(&mut server.child, Duration::from_secs(20));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", server.log());
+}
+
+/// A client that stops answering (frozen, its TCP still up) is dropped
+/// after three unanswered keepalives, and its command hung up.
+#[test]
+fn keepalive_drops_a_frozen_client() {
+    let server = Server::start_sh(&["--keepalive", "1s", "--hangup-grace", "1s"]);
+    let mut ssh = server.ssh_command(&server.keys.identity());
+    let mut ssh = ssh
+        .arg("echo $$; exec sleep 300")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(ssh.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line.trim().parse().unwrap_or_else(|_| panic!("{line:?}"));
+    crate::support::send_signal(ssh.id() as i32, libc::SIGSTOP);
+    let hung_up = wait_for(Duration::from_secs(30), || gone(pid));
+    let _ = ssh.kill();
+    let _ = ssh.wait();
+    assert!(
+        hung_up,
+        "command {pid} still running with its client frozen: {}",
+        server.log()
+    );
+}

@@ -184,11 +184,15 @@ struct Bridge {
 impl Bridge {
     fn on_message(&mut self, message: Option<ChannelMsg>) -> Option<Ending> {
         match message {
-            Some(ChannelMsg::Data { data }) => {
-                self.delivery = Some((Stream::Stdout, self.stdout.deliver(data)));
-            }
+            Some(ChannelMsg::Data { data }) => match self.stdout.deliver(data) {
+                Ok(pending) => self.delivery = pending.map(|d| (Stream::Stdout, d)),
+                Err(_) => return Some(Ending::BrokenPipe),
+            },
             Some(ChannelMsg::ExtendedData { data, .. }) => {
-                self.delivery = Some((Stream::Stderr, self.stderr.deliver(data)));
+                // A lost stderr does not end the session.
+                if let Ok(pending) = self.stderr.deliver(data) {
+                    self.delivery = pending.map(|d| (Stream::Stderr, d));
+                }
             }
             Some(ChannelMsg::ExitStatus { exit_status }) => self.report = Some(Ending::Exited(exit_status)),
             Some(ChannelMsg::ExitSignal {

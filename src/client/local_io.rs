@@ -105,6 +105,21 @@ impl LocalOutput {
     }
 
     /// Queues `data`; an error means stdout's reader is gone.
+    /// Queues `data` when there is room at once; gives it back when the
+    /// queue is full (then `write` waits for room). An error means
+    /// stdout's reader is gone.
+    pub fn try_write(&self, stream: Stream, data: Bytes) -> std::io::Result<Option<Bytes>> {
+        let broken = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        if stream == Stream::Stdout && self.stdout_broken.load(Ordering::Relaxed) {
+            return Err(broken());
+        }
+        match self.jobs.try_send(Job::Write(stream, data)) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Full(Job::Write(_, data))) => Ok(Some(data)),
+            Err(_) => Err(broken()),
+        }
+    }
+
     pub async fn write(&self, stream: Stream, data: Bytes) -> std::io::Result<()> {
         let broken = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         if stream == Stream::Stdout && self.stdout_broken.load(Ordering::Relaxed) {

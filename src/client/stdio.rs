@@ -25,16 +25,21 @@ pub enum Sink {
 pub type Delivery = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send + Sync>>;
 
 impl Sink {
-    /// Passes `data` on.
-    pub fn deliver(&mut self, data: Bytes) -> Delivery {
+    /// Passes `data` on: `None` when it went at once (the usual case: no
+    /// allocation per packet), a `Delivery` when the destination is
+    /// pushing back; an error when the destination is gone.
+    pub fn deliver(&mut self, data: Bytes) -> std::io::Result<Option<Delivery>> {
         match self {
             Sink::Local(stream, output) => {
+                let Some(data) = output.try_write(*stream, data)? else {
+                    return Ok(None);
+                };
                 let (stream, output) = (*stream, output.clone());
-                Box::pin(async move { output.write(stream, data).await })
+                Ok(Some(Box::pin(async move { output.write(stream, data).await })))
             }
             Sink::Lines(lines) => match lines.take_ready(&data) {
-                Some(ready) => Box::pin(lines.send(ready)),
-                None => Box::pin(std::future::ready(Ok(()))),
+                Some(ready) => lines.try_send(ready),
+                None => Ok(None),
             },
         }
     }
@@ -111,20 +116,38 @@ impl LineSink {
         }
     }
 
-    /// Sends `bytes` to the printer; owns what it needs (see `Delivery`).
+    /// Sends `bytes` to the printer at once when there is room, else as a
+    /// `Delivery`.
+    fn try_send(&self, bytes: Vec<u8>) -> std::io::Result<Option<Delivery>> {
+        match self.tx.try_send(self.piece(bytes)) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Full(piece)) => {
+                Ok(Some(Box::pin(send_piece(self.tx.clone(), piece))))
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(printer_gone()),
+        }
+    }
+
+    /// Sends `bytes` to the printer, waiting for room.
     fn send(&self, bytes: Vec<u8>) -> impl Future<Output = std::io::Result<()>> + Send + Sync + 'static {
-        let piece = Piece {
+        send_piece(self.tx.clone(), self.piece(bytes))
+    }
+
+    fn piece(&self, bytes: Vec<u8>) -> Piece {
+        Piece {
             host: self.host,
             stream: self.stream,
             bytes: Bytes::from(bytes),
-        };
-        let tx = self.tx.clone();
-        async move {
-            tx.send(piece)
-                .await
-                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
         }
     }
+}
+
+async fn send_piece(tx: mpsc::Sender<Piece>, piece: Piece) -> std::io::Result<()> {
+    tx.send(piece).await.map_err(|_| printer_gone())
+}
+
+fn printer_gone() -> std::io::Error {
+    std::io::Error::from(std::io::ErrorKind::BrokenPipe)
 }
 
 /// Where a session's stdin comes from.

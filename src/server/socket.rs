@@ -106,29 +106,41 @@ fn closed_error() -> io::Error {
 impl<S: AsyncRead + Unpin> AsyncRead for Socket<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.read_ended(cx) {
-            // Nothing filled: end of file.
+        // The close and linger futures are polled only off the byte path:
+        // before a read once russh has shut down, and when the socket has
+        // nothing to give (to be woken by a close while waiting). Nothing
+        // filled is end of file.
+        if this.closer.is_cancelled() || (this.linger.is_some() && this.read_ended(cx)) {
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.inner).poll_read(cx, buf)
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending if this.read_ended(cx) => Poll::Ready(Ok(())),
+            polled => polled,
+        }
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Socket<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.write_ended(cx) {
+        if this.closer.is_cancelled() {
             return Poll::Ready(Err(closed_error()));
         }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Pending if this.write_ended(cx) => Poll::Ready(Err(closed_error())),
+            polled => polled,
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.write_ended(cx) {
+        if this.closer.is_cancelled() {
             return Poll::Ready(Err(closed_error()));
         }
-        Pin::new(&mut this.inner).poll_flush(cx)
+        match Pin::new(&mut this.inner).poll_flush(cx) {
+            Poll::Pending if this.write_ended(cx) => Poll::Ready(Err(closed_error())),
+            polled => polled,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
