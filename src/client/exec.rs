@@ -33,9 +33,9 @@ pub async fn run(
     hang_up: CancellationToken,
 ) -> Ending {
     let connection = tokio::select! {
-        connected = super::connect(config) => match connected {
+        connected = super::connect(&config.destination) => match connected {
             Ok(connection) => connection,
-            Err(why) => return Ending::Failed(why),
+            Err(why) => return Ending::Failed(why.to_string()),
         },
         _ = hang_up.cancelled() => return Ending::Interrupted,
     };

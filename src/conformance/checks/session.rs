@@ -158,7 +158,7 @@ pub async fn concurrent(ctx: &Ctx) -> Result<Verdict, String> {
 }
 
 pub async fn hangup(ctx: &Ctx) -> Result<Verdict, String> {
-    let other = crate::client::connect(&ctx.config)
+    let other = crate::client::connect(&ctx.destination)
         .await
         .map_err(|e| format!("second connection: {e}"))?;
     let mut channel = other
