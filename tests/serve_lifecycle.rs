@@ -341,3 +341,37 @@ fn session_log_lines() {
         assert!(ended.contains(field), "{field} missing: {ended}");
     }
 }
+
+/// `--listen` is repeatable, IPv4 and IPv6 alike: every address is served,
+/// and the command sees which one the client came to.
+#[test]
+fn listens_on_every_address() {
+    let server = Server::start_with(Keys::new(), &["--listen", "[::1]:0", "--listen", "127.0.0.2:0"]);
+    let log = server.log();
+    let addresses: Vec<std::net::SocketAddr> = log
+        .lines()
+        .filter_map(|line| line.split("listening on ").nth(1))
+        .map(|rest| rest.split(',').next().unwrap().trim().parse().unwrap())
+        .collect();
+    assert_eq!(addresses.len(), 3, "{log}");
+    for address in &addresses {
+        let target = match address {
+            std::net::SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
+            std::net::SocketAddr::V4(v4) => v4.to_string(),
+        };
+        let mut command = crate::support::exec::sesh_exec();
+        command
+            .arg("-n")
+            .arg("-i")
+            .arg(server.keys.identity())
+            .args(["--host-key", &server.fingerprint()])
+            .arg(&target)
+            .arg("echo $SSH_CONNECTION");
+        let output = crate::support::run_with_input(command, b"");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<&str> = stdout.split_whitespace().collect();
+        assert!(output.status.success(), "{target}: {}", describe(&output));
+        assert_eq!(fields[2], address.ip().to_string(), "{stdout}");
+        assert_eq!(fields[3], address.port().to_string(), "{stdout}");
+    }
+}
