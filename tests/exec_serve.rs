@@ -203,10 +203,7 @@ fn pty_only_with_t() {
 /// The exit-code table is in `sesh exec --help`.
 #[test]
 fn help_shows_exit_codes() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sesh"))
-        .args(["exec", "--help"])
-        .output()
-        .unwrap();
+    let output = crate::support::sesh("exec").arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains("Exit codes:") && text.contains("128+S") && text.contains("124"),

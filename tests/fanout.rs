@@ -43,11 +43,8 @@ impl Fleet {
 
     /// `sesh exec -i KEY --known-hosts F --accept-new <extra>`.
     fn base(&self, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesh"));
-        cmd.arg("exec")
-            .env_remove("SSH_AUTH_SOCK")
-            .arg("-i")
-            .arg(self.keys.identity());
+        let mut cmd = crate::support::sesh("exec");
+        cmd.arg("-i").arg(self.keys.identity());
         cmd.arg("--known-hosts")
             .arg(self.known_hosts.path().join("known_hosts"))
             .arg("--accept-new");

@@ -11,13 +11,12 @@ use crate::support::client::{AssertOrder, Client, Event, collect};
 use crate::support::{Keys, Server, describe};
 
 fn sesh() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sesh"))
+    crate::support::sesh("serve")
 }
 
 /// Runs `sesh serve` with arguments that must fail at startup; returns stderr.
 pub(crate) fn startup_error(args: &[&str]) -> String {
     let mut child = sesh()
-        .arg("serve")
         .args(args)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -84,7 +83,7 @@ fn host_key_created_then_reused() {
     let key_path = state.join("sesh/ssh_host_ed25519_key");
     let start = |keys: &Keys| {
         let mut child = sesh()
-            .args(["serve", "--listen", "127.0.0.1:0", "--authorized-keys"])
+            .args(["--listen", "127.0.0.1:0", "--authorized-keys"])
             .arg(keys.authorized_keys())
             .env("XDG_STATE_HOME", &state)
             .stderr(Stdio::piped())
