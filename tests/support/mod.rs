@@ -109,7 +109,20 @@ impl Server {
     /// Starts `sesh serve --listen 127.0.0.1:0 ARGS`: the caller chooses
     /// the host key and authorized keys.
     pub fn start_bare(keys: Keys, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sesh"))
+        Self::start_through(&[], keys, args)
+    }
+
+    /// Like `start_bare`, through `wrapper` (a program that runs its
+    /// arguments, `perl -e '...; exec @ARGV'`): for what the server
+    /// inherits from whoever started it.
+    pub fn start_through(wrapper: &[&str], keys: Keys, args: &[&str]) -> Self {
+        let sesh = env!("CARGO_BIN_EXE_sesh");
+        let (program, before) = match wrapper.split_first() {
+            Some((program, rest)) => (*program, [rest, &[sesh]].concat()),
+            None => (sesh, Vec::new()),
+        };
+        let mut child = Command::new(program)
+            .args(before)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
