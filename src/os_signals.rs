@@ -34,8 +34,9 @@ pub const FORWARDED: [i32; 6] = [
 /// refuses one, `sesh exec` closes the session rather than go on waiting.
 pub const STOPPING: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
-/// Whether a second one of `signo` hangs up at once (Ctrl-C twice, or a
-/// supervisor's TERM repeated).
+/// Whether `signo` counts towards the hang-up: the second SIGINT or
+/// SIGTERM, in any mix, hangs up at once (Ctrl-C twice, a supervisor's
+/// TERM repeated, Ctrl-C after a `kill`).
 pub fn hangs_up_when_repeated(signo: i32) -> bool {
     signo == libc::SIGINT || signo == libc::SIGTERM
 }

@@ -142,7 +142,7 @@ impl Session {
                 // the backpressure on the server.
                 message = reader.wait(), if bridge.delivery.is_none() => match message {
                     Some(ChannelMsg::Success) => { bridge.pending.succeeded(); None }
-                    Some(ChannelMsg::Failure) => bridge.pending.failed(),
+                    Some(ChannelMsg::Failure) => bridge.on_refusal(false),
                     message => bridge.on_message(message),
                 },
                 delivered = Bridge::delivered(&mut bridge.delivery), if bridge.delivery.is_some() => delivered,
@@ -153,7 +153,7 @@ impl Session {
                     bridge.on_timer(config).await
                 }
                 _ = sleep_until(bridge.pending.deadline()), if bridge.pending.deadline().is_some() => {
-                    bridge.pending.overdue(Instant::now())
+                    bridge.on_refusal(true)
                 }
             };
             if let Some(ending) = step {
@@ -232,6 +232,22 @@ impl Bridge {
         let stream = *stream;
         *pending = None;
         (stream == Stream::Stdout && result.is_err()).then_some(Ending::BrokenPipe)
+    }
+
+    /// The server refused the oldest request, or (`overdue`) a signal's
+    /// reply deadline passed. A refused signal does not end a session
+    /// whose command has already reported how it ended: that report, at
+    /// CLOSE, is the truth.
+    fn on_refusal(&mut self, overdue: bool) -> Option<Ending> {
+        let ending = if overdue {
+            self.pending.overdue(Instant::now())
+        } else {
+            self.pending.failed()
+        };
+        match ending {
+            Some(Ending::SignalRefused { .. }) if self.report.is_some() => None,
+            ending => ending,
+        }
     }
 
     /// Forwards a local signal; a second SIGINT or SIGTERM hangs up instead.

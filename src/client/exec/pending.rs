@@ -73,13 +73,14 @@ impl Pending {
         self.queue.iter().filter_map(|entry| entry.due).min()
     }
 
-    /// At `now`, an overdue signal counts as refused. Its reply, should it
-    /// still come, finds the session gone.
+    /// At `now`, an overdue signal counts as refused, once. Its entry stays
+    /// to pair with a reply that may still come.
     pub fn overdue(&mut self, now: Instant) -> Option<Ending> {
         let entry = self
             .queue
-            .iter()
+            .iter_mut()
             .find(|entry| entry.due.is_some_and(|due| due <= now))?;
+        entry.due = None;
         let request = entry.request;
         self.refused(request, false)
     }
@@ -181,5 +182,11 @@ mod tests {
                 timeout: Some(Duration::from_secs(2))
             })
         );
+        assert_eq!(pending.deadline(), None, "counted once");
+        assert_eq!(pending.overdue(later), None);
+        // The late reply pairs with the overdue entry, not the next one.
+        pending.push(Request::Exec);
+        pending.succeeded();
+        assert!(matches!(pending.failed(), Some(Ending::Failed(_))));
     }
 }
