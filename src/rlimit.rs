@@ -30,6 +30,17 @@ pub fn original_soft() -> Option<u64> {
     ORIGINAL_SOFT.get().copied()
 }
 
+/// The limit a command started by sesh should get: the soft limit sesh
+/// started with under today's hard limit; `None` when it was not raised.
+pub fn for_children() -> Option<libc::rlimit> {
+    let original = original_soft()?;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    (soft != original).then_some(libc::rlimit {
+        rlim_cur: original,
+        rlim_max: hard,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
