@@ -1,0 +1,121 @@
+//! The command line's share of the options, applied before any file and in
+//! argv order as ssh applies them (`-p 3000 -o Port=4000` gives 3000): `-o`
+//! lines go through the same parser as file lines, `-l`/`-p`/`-J`/`-i` set
+//! their keyword if still unset. sesh's own flags enter as their `-o`
+//! equivalents, and only when the user typed them, so a default never beats
+//! a file.
+
+use std::sync::Arc;
+
+use super::jump::JumpSpec;
+use super::keywords::{self, Kw};
+use super::matching::{self, Local};
+use super::options::{self, Partial};
+use super::{ConfigError, parse, tokens, values};
+
+/// One command-line value, in the order it was typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandLineArg {
+    /// `-o KEY=VALUE` (or `KEY VALUE`).
+    Option(String),
+    /// `-l USER`, or the user of `user@host`.
+    User(String),
+    /// `-p PORT`, or the port of `host:port`.
+    Port(String),
+    /// `-J SPEC`.
+    Jump(String),
+    /// `-i FILE`.
+    Identity(String),
+}
+
+/// The command line's values, in argv order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    pub args: Vec<CommandLineArg>,
+}
+
+impl CommandLine {
+    /// Appends `-o KEY=VALUE`.
+    pub fn option(&mut self, key: &str, value: &str) -> &mut Self {
+        self.args.push(CommandLineArg::Option(format!("{key}={value}")));
+        self
+    }
+
+    /// Appends one value.
+    pub fn push(&mut self, arg: CommandLineArg) -> &mut Self {
+        self.args.push(arg);
+        self
+    }
+
+    /// Applies every value to `so_far`; `notes` gets the `-v` lines.
+    pub(super) fn apply(&self, so_far: &mut Partial, local: &Local, notes: &mut Vec<String>) -> Result<(), ConfigError> {
+        for arg in &self.args {
+            match arg {
+                CommandLineArg::Option(text) => option_line(text, so_far, notes)?,
+                CommandLineArg::User(user) => {
+                    if so_far.user.is_none() {
+                        so_far.user = Some(user.clone());
+                    }
+                }
+                CommandLineArg::Port(text) => {
+                    let port = values::port(text).ok_or_else(|| ConfigError::plain(format!("bad port '{text}'")))?;
+                    so_far.port.get_or_insert(port);
+                }
+                CommandLineArg::Jump(spec) => jump(spec, so_far)?,
+                CommandLineArg::Identity(path) => identity(path, so_far, local, notes)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `-o`: one configuration line, always active, never Host/Match/Include.
+fn option_line(text: &str, so_far: &mut Partial, notes: &mut Vec<String>) -> Result<(), ConfigError> {
+    let file: Arc<str> = Arc::from("command-line");
+    let Some(line) = parse::split_line(text, &file, 0)? else {
+        return Ok(());
+    };
+    let Some(kw) = keywords::lookup(&line.keyword) else {
+        return match &so_far.ignore_unknown {
+            Some(list) if matching::list_matches(&line.keyword, list, true) => Ok(()),
+            _ => Err(line.error(format!("bad configuration option: {}", line.keyword))),
+        };
+    };
+    match kw {
+        Kw::Host | Kw::Match | Kw::Include => Err(ConfigError::plain(format!(
+            "{} directive not supported as a command-line option",
+            line.keyword
+        ))),
+        Kw::Ignored | Kw::Obsolete => {
+            notes.push(format!("command-line: ignoring option \"{}\"", line.keyword));
+            Ok(())
+        }
+        _ => so_far.apply(kw, &line, true, true),
+    }
+}
+
+/// `-J`: once only, and not after a command-line ProxyCommand.
+fn jump(spec: &str, so_far: &mut Partial) -> Result<(), ConfigError> {
+    if so_far.jump.is_some() {
+        return Err(ConfigError::plain(
+            "only a single -J option is permitted (use commas to separate multiple jump hops)",
+        ));
+    }
+    if so_far.proxy_command.is_some() {
+        return Err(ConfigError::plain("cannot specify -J with ProxyCommand"));
+    }
+    let parsed = JumpSpec::parse(spec).map_err(|_| ConfigError::plain(format!("invalid -J argument {spec:?}")))?;
+    so_far.set_jump(parsed, true);
+    Ok(())
+}
+
+/// `-i`: `~` expanded; a file that does not exist is dropped with a warning,
+/// as ssh does.
+fn identity(path: &str, so_far: &mut Partial, local: &Local, notes: &mut Vec<String>) -> Result<(), ConfigError> {
+    let expanded = tokens::tilde(path, &local.home).map_err(ConfigError::plain)?;
+    if let Err(e) = std::fs::metadata(&expanded) {
+        notes.push(format!("warning: identity file {expanded} not accessible: {e}"));
+        return Ok(());
+    }
+    options::add_path(&mut so_far.identity_files, &expanded, true).map_err(ConfigError::plain)
+}

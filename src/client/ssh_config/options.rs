@@ -1,0 +1,302 @@
+//! The options as they fill up while lines are read: every field starts
+//! unset and the first active value wins (`if (*activep && unset) set`), the
+//! exceptions as ssh has them (IdentityFile, CertificateFile and SendEnv
+//! accumulate; the known-hosts lists and SetEnv take their first line whole;
+//! ProxyCommand and ProxyJump share one slot). Values are checked even in
+//! inactive blocks, since ssh refuses a bad value wherever it is.
+
+use super::jump::JumpSpec;
+use super::keywords::Kw;
+use super::parse::Line;
+use super::tokens;
+use super::values::{self, ControlMaster, ControlPersist, LogLevel, RequestTty, StrictHostKeyChecking};
+use super::ConfigError;
+
+/// An IdentityFile or CertificateFile entry as written (ssh -G prints it
+/// unexpanded), and whether it came from a user file or the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathEntry {
+    pub path: String,
+    pub user_provided: bool,
+}
+
+/// Options obtained so far (`None` = unset).
+#[derive(Debug, Clone, Default)]
+pub struct Partial {
+    pub hostname: Option<String>,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_files: Vec<PathEntry>,
+    pub certificate_files: Vec<PathEntry>,
+    pub identities_only: Option<bool>,
+    pub identity_agent: Option<String>,
+    pub user_known_hosts: Option<Vec<String>>,
+    pub global_known_hosts: Option<Vec<String>>,
+    pub strict_host_key_checking: Option<StrictHostKeyChecking>,
+    pub hash_known_hosts: Option<bool>,
+    pub connect_timeout: Option<u32>,
+    pub server_alive_interval: Option<u32>,
+    pub server_alive_count_max: Option<u32>,
+    pub send_env: Vec<String>,
+    pub set_env: Vec<String>,
+    pub request_tty: Option<RequestTty>,
+    pub proxy_command: Option<String>,
+    pub jump: Option<JumpSpec>,
+    pub host_key_alias: Option<String>,
+    pub batch_mode: Option<bool>,
+    pub log_level: Option<LogLevel>,
+    pub control_master: Option<ControlMaster>,
+    pub control_path: Option<String>,
+    pub control_persist: Option<ControlPersist>,
+    pub ignore_unknown: Option<String>,
+    /// CanonicalizeHostname is not `no`: forces the second pass.
+    pub canonicalize: Option<bool>,
+}
+
+/// ssh's `SSH_MAX_IDENTITY_FILES` and `SSH_MAX_CERTIFICATE_FILES`.
+const MAX_FILES: usize = 100;
+/// ssh's `SSH_MAX_HOSTS_FILES`.
+const MAX_HOSTS_FILES: usize = 32;
+
+fn set<T>(slot: &mut Option<T>, active: bool, value: T) {
+    if active && slot.is_none() {
+        *slot = Some(value);
+    }
+}
+
+impl Partial {
+    /// Applies one line of a keyword other than Host, Match and Include.
+    /// `user_file` is ssh's SSHCONF_USERCONF (user files and `-o`).
+    pub fn apply(&mut self, kw: Kw, line: &Line, active: bool, user_file: bool) -> Result<(), ConfigError> {
+        let args = &line.args;
+        let one = || -> Result<&str, ConfigError> {
+            match args.as_slice() {
+                [] => Err(line.error("missing argument")),
+                [a] if a.is_empty() => Err(line.error("missing argument")),
+                [a] => Ok(a.as_str()),
+                _ => Err(line.error(format!("keyword {} extra arguments at end of line", line.keyword))),
+            }
+        };
+        let unsupported = |arg: &str| line.error(format!("unsupported option \"{arg}\""));
+        match kw {
+            Kw::HostName => set(&mut self.hostname, active, one()?.to_string()),
+            Kw::User => set(&mut self.user, active, one()?.to_string()),
+            Kw::HostKeyAlias => set(&mut self.host_key_alias, active, one()?.to_string()),
+            Kw::ControlPath => set(&mut self.control_path, active, one()?.to_string()),
+            Kw::IgnoreUnknown => set(&mut self.ignore_unknown, active, one()?.to_string()),
+            Kw::Port => {
+                let arg = one()?;
+                let port = values::port(arg).ok_or_else(|| line.error(format!("bad port '{arg}'")))?;
+                set(&mut self.port, active, port);
+            }
+            Kw::IdentitiesOnly | Kw::HashKnownHosts | Kw::BatchMode | Kw::IgnoredFlag => {
+                let arg = one()?;
+                let value = values::flag(arg).ok_or_else(|| unsupported(arg))?;
+                let slot = match kw {
+                    Kw::IdentitiesOnly => &mut self.identities_only,
+                    Kw::HashKnownHosts => &mut self.hash_known_hosts,
+                    Kw::BatchMode => &mut self.batch_mode,
+                    _ => return Ok(()),
+                };
+                set(slot, active, value);
+            }
+            Kw::StrictHostKeyChecking => {
+                let arg = one()?;
+                let v = StrictHostKeyChecking::parse(arg).ok_or_else(|| unsupported(arg))?;
+                set(&mut self.strict_host_key_checking, active, v);
+            }
+            Kw::RequestTty => {
+                let arg = one()?;
+                set(&mut self.request_tty, active, RequestTty::parse(arg).ok_or_else(|| unsupported(arg))?);
+            }
+            Kw::ControlMaster => {
+                let arg = one()?;
+                let v = ControlMaster::parse(arg).ok_or_else(|| unsupported(arg))?;
+                set(&mut self.control_master, active, v);
+            }
+            Kw::ControlPersist => {
+                let arg = one()?;
+                let v = ControlPersist::parse(arg).ok_or_else(|| line.error("bad ControlPersist argument"))?;
+                set(&mut self.control_persist, active, v);
+            }
+            Kw::CanonicalizeHostname => {
+                let arg = one()?;
+                let v = match arg.to_ascii_lowercase().as_str() {
+                    "yes" | "true" | "always" => true,
+                    "no" | "false" => false,
+                    _ => return Err(unsupported(arg)),
+                };
+                set(&mut self.canonicalize, active, v);
+            }
+            Kw::LogLevel => {
+                let arg = one()?;
+                let v = LogLevel::parse(arg).ok_or_else(|| line.error(format!("unsupported log level '{arg}'")))?;
+                set(&mut self.log_level, active, v);
+            }
+            Kw::ConnectTimeout | Kw::ServerAliveInterval => {
+                let arg = one()?;
+                // `none` is ssh's -1: it leaves the option unset.
+                let value = match arg {
+                    "none" => None,
+                    _ => Some(values::convtime(arg).ok_or_else(|| line.error("invalid time value"))?),
+                };
+                let slot = match kw {
+                    Kw::ConnectTimeout => &mut self.connect_timeout,
+                    _ => &mut self.server_alive_interval,
+                };
+                if let Some(v) = value {
+                    set(slot, active, v);
+                }
+            }
+            Kw::ServerAliveCountMax => {
+                let arg = one()?;
+                let v: u32 = arg
+                    .parse()
+                    .ok()
+                    .filter(|&v| v <= i32::MAX as u32)
+                    .ok_or_else(|| line.error(format!("bad number '{arg}'")))?;
+                set(&mut self.server_alive_count_max, active, v);
+            }
+            _ => return self.apply_lists(kw, line, active, user_file),
+        }
+        Ok(())
+    }
+
+    /// The keywords that take several values or the raw rest of the line.
+    fn apply_lists(&mut self, kw: Kw, line: &Line, active: bool, user_file: bool) -> Result<(), ConfigError> {
+        let args = &line.args;
+        match kw {
+            Kw::IdentityFile | Kw::CertificateFile => {
+                let [arg] = args.as_slice() else {
+                    return Err(extra_or_missing(line));
+                };
+                let list = match kw {
+                    Kw::IdentityFile => &mut self.identity_files,
+                    _ => &mut self.certificate_files,
+                };
+                if active {
+                    add_path(list, arg, user_file).map_err(|m| line.error(m))?;
+                }
+            }
+            Kw::IdentityAgent => {
+                let [arg] = args.as_slice() else {
+                    return Err(extra_or_missing(line));
+                };
+                tokens::check_dollar(arg).map_err(|_| line.error(format!("invalid environment expansion {arg}")))?;
+                if let Some(name) = arg.strip_prefix('$').filter(|n| !n.starts_with('{'))
+                    && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                {
+                    return Err(line.error(format!("invalid environment name {arg}")));
+                }
+                set(&mut self.identity_agent, active, arg.clone());
+            }
+            Kw::UserKnownHostsFile | Kw::GlobalKnownHostsFile => {
+                check_file_list(line)?;
+                let slot = match kw {
+                    Kw::UserKnownHostsFile => &mut self.user_known_hosts,
+                    _ => &mut self.global_known_hosts,
+                };
+                set(slot, active, args.clone());
+            }
+            Kw::SendEnv => {
+                for arg in args {
+                    if arg.is_empty() || arg.contains('=') {
+                        return Err(line.error("invalid environment name"));
+                    }
+                    if !active {
+                        continue;
+                    }
+                    match arg.strip_prefix('-') {
+                        Some(pattern) => self.send_env.retain(|e| !crate::pattern::matches(pattern, e)),
+                        None => self.send_env.push(arg.clone()),
+                    }
+                }
+            }
+            Kw::SetEnv => self.apply_set_env(line, active)?,
+            Kw::ProxyCommand => {
+                // The raw rest of the line, comments and quotes included. A
+                // real ProxyJump has already set this slot to `none`.
+                set(&mut self.proxy_command, active, line.rest.clone());
+            }
+            Kw::ProxyJump => {
+                let spec = JumpSpec::parse(&line.rest).map_err(|_| line.error(format!("invalid ProxyJump \"{}\"", line.rest)))?;
+                self.set_jump(spec, active);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// SetEnv: only the first line counts, duplicate names in it dropped.
+    fn apply_set_env(&mut self, line: &Line, active: bool) -> Result<(), ConfigError> {
+        let first = self.set_env.is_empty();
+        for arg in &line.args {
+            let Some((name, _)) = arg.split_once('=') else {
+                return Err(line.error("invalid SetEnv"));
+            };
+            if !active || !first {
+                continue;
+            }
+            if !self.set_env.iter().any(|e| e.split_once('=').is_some_and(|(n, _)| n == name)) {
+                self.set_env.push(arg.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// ProxyJump as the installed ssh (9.2 with Debian's backports, same as
+    /// HEAD's `parse_jump`) has it: hops fill the shared slot only if neither
+    /// keyword has, and mark ProxyCommand `none`; `ProxyJump none` only
+    /// blocks later ProxyJump lines, so a later ProxyCommand still applies.
+    pub fn set_jump(&mut self, spec: JumpSpec, active: bool) {
+        if !active || self.jump.is_some() {
+            return;
+        }
+        if spec != JumpSpec::None {
+            if self.proxy_command.is_some() {
+                return;
+            }
+            self.proxy_command = Some("none".into());
+        }
+        self.jump = Some(spec);
+    }
+}
+
+/// `add_identity_file`/`add_certificate_file`: exact duplicates (same path,
+/// same origin) are dropped; at most 100.
+pub fn add_path(list: &mut Vec<PathEntry>, path: &str, user_provided: bool) -> Result<(), String> {
+    let entry = PathEntry {
+        path: path.to_string(),
+        user_provided,
+    };
+    if list.contains(&entry) {
+        return Ok(());
+    }
+    if list.len() >= MAX_FILES {
+        return Err(format!("too many identity files specified (max {MAX_FILES})"));
+    }
+    list.push(entry);
+    Ok(())
+}
+
+fn extra_or_missing(line: &Line) -> ConfigError {
+    match line.args.as_slice() {
+        [] | [_] => line.error("missing argument"),
+        _ => line.error(format!("keyword {} extra arguments at end of line", line.keyword)),
+    }
+}
+
+/// `parse_char_array`: no empty entry, `none` only alone, at most 32.
+fn check_file_list(line: &Line) -> Result<(), ConfigError> {
+    let args = &line.args;
+    if args.iter().any(String::is_empty) {
+        return Err(line.error(format!("keyword {} empty argument", line.keyword)));
+    }
+    if args.len() > 1 && args.iter().any(|a| a.eq_ignore_ascii_case("none")) {
+        return Err(line.error(format!("keyword {} \"none\" argument must appear alone", line.keyword)));
+    }
+    if args.len() > MAX_HOSTS_FILES {
+        return Err(line.error(format!("too many {} entries", line.keyword)));
+    }
+    Ok(())
+}
