@@ -22,3 +22,4 @@ mod serve_openssh;
 mod serve_russh;
 mod serve_strict_modes;
 mod soak;
+mod ssh_config;

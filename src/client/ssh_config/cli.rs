@@ -48,7 +48,12 @@ impl CommandLine {
     }
 
     /// Applies every value to `so_far`; `notes` gets the `-v` lines.
-    pub(super) fn apply(&self, so_far: &mut Partial, local: &Local, notes: &mut Vec<String>) -> Result<(), ConfigError> {
+    pub(super) fn apply(
+        &self,
+        so_far: &mut Partial,
+        local: &Local,
+        notes: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
         for arg in &self.args {
             match arg {
                 CommandLineArg::Option(text) => option_line(text, so_far, notes)?,
@@ -58,7 +63,8 @@ impl CommandLine {
                     }
                 }
                 CommandLineArg::Port(text) => {
-                    let port = values::port(text).ok_or_else(|| ConfigError::plain(format!("bad port '{text}'")))?;
+                    let port =
+                        values::port(text).ok_or_else(|| ConfigError::plain(format!("bad port '{text}'")))?;
                     so_far.port.get_or_insert(port);
                 }
                 CommandLineArg::Jump(spec) => jump(spec, so_far)?,
@@ -104,14 +110,20 @@ fn jump(spec: &str, so_far: &mut Partial) -> Result<(), ConfigError> {
     if so_far.proxy_command.is_some() {
         return Err(ConfigError::plain("cannot specify -J with ProxyCommand"));
     }
-    let parsed = JumpSpec::parse(spec).map_err(|_| ConfigError::plain(format!("invalid -J argument {spec:?}")))?;
+    let parsed =
+        JumpSpec::parse(spec).map_err(|_| ConfigError::plain(format!("invalid -J argument {spec:?}")))?;
     so_far.set_jump(parsed, true);
     Ok(())
 }
 
 /// `-i`: `~` expanded; a file that does not exist is dropped with a warning,
 /// as ssh does.
-fn identity(path: &str, so_far: &mut Partial, local: &Local, notes: &mut Vec<String>) -> Result<(), ConfigError> {
+fn identity(
+    path: &str,
+    so_far: &mut Partial,
+    local: &Local,
+    notes: &mut Vec<String>,
+) -> Result<(), ConfigError> {
     let expanded = tokens::tilde(path, &local.home).map_err(ConfigError::plain)?;
     if let Err(e) = std::fs::metadata(&expanded) {
         notes.push(format!("warning: identity file {expanded} not accessible: {e}"));

@@ -66,8 +66,12 @@ impl Options {
             }
         }
         put("loglevel", self.log_level.name());
-        self.identity_files.iter().for_each(|e| put("identityfile", &e.path));
-        self.certificate_files.iter().for_each(|e| put("certificatefile", &e.path));
+        self.identity_files
+            .iter()
+            .for_each(|e| put("identityfile", &e.path));
+        self.certificate_files
+            .iter()
+            .for_each(|e| put("certificatefile", &e.path));
         put("globalknownhostsfile", &one_line(&self.global_known_hosts_files));
         put("userknownhostsfile", &one_line(&self.user_known_hosts_files));
         self.send_env.iter().for_each(|e| put("sendenv", e));
@@ -88,5 +92,9 @@ impl Options {
 
 /// A list on one line, `none` when empty.
 fn one_line(items: &[String]) -> String {
-    if items.is_empty() { "none".into() } else { items.join(" ") }
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(" ")
+    }
 }

@@ -10,7 +10,11 @@ use crate::pattern;
 /// The existing paths `pattern` (absolute, `~` already expanded) names,
 /// sorted as glob(3) sorts them.
 pub fn expand(pattern: &str) -> Vec<PathBuf> {
-    let mut found = vec![if pattern.starts_with('/') { "/".to_string() } else { String::new() }];
+    let mut found = vec![if pattern.starts_with('/') {
+        "/".to_string()
+    } else {
+        String::new()
+    }];
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
@@ -87,10 +91,10 @@ mod tests {
                 .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
                 .collect()
         };
-        assert_eq!(names("*.conf"), ["/a.conf", "/b.conf"]);
-        assert_eq!(names(".*.conf"), ["/.hidden.conf"]);
-        assert_eq!(names("d?/*.conf"), ["/d1/x.conf"]);
-        assert_eq!(names("c.txt"), ["/c.txt"]);
+        assert_eq!(names("*.conf"), ["a.conf", "b.conf"]);
+        assert_eq!(names(".*.conf"), [".hidden.conf"]);
+        assert_eq!(names("d?/*.conf"), ["d1/x.conf"]);
+        assert_eq!(names("c.txt"), ["c.txt"]);
         assert!(names("*.none").is_empty());
         assert!(names("missing").is_empty());
     }

@@ -30,7 +30,10 @@ impl JumpSpec {
             return Ok(Self::None);
         }
         let hops = parse_hops(text)?;
-        let last = hops.last().cloned().ok_or_else(|| format!("invalid ProxyJump \"{spec}\""))?;
+        let last = hops
+            .last()
+            .cloned()
+            .ok_or_else(|| format!("invalid ProxyJump \"{spec}\""))?;
         let extra = text.rfind(',').filter(|&i| i > 0).map(|i| text[..i].to_string());
         Ok(Self::Hops { extra, last })
     }
@@ -40,7 +43,10 @@ impl JumpSpec {
         match self {
             Self::None => Vec::new(),
             Self::Hops { extra, last } => {
-                let mut hops = extra.as_deref().map(|e| parse_hops(e).unwrap_or_default()).unwrap_or_default();
+                let mut hops = extra
+                    .as_deref()
+                    .map(|e| parse_hops(e).unwrap_or_default())
+                    .unwrap_or_default();
                 hops.push(last.clone());
                 hops
             }
@@ -52,7 +58,8 @@ impl JumpSpec {
         match self {
             Self::None => "none".into(),
             Self::Hops { extra, last } => {
-                let numeric = last.host.contains(':') || last.host.chars().all(|c| c.is_ascii_digit() || c == '.');
+                let numeric =
+                    last.host.contains(':') || last.host.chars().all(|c| c.is_ascii_digit() || c == '.');
                 let mut out = extra.as_ref().map(|e| format!("{e},")).unwrap_or_default();
                 if let Some(user) = &last.user {
                     out.push_str(&format!("{user}@"));
@@ -103,7 +110,10 @@ pub fn parse_hop(text: &str) -> Option<Hop> {
         Some((user, rest)) => (Some(user.to_string()), rest),
         None => (None, text),
     };
-    Some(Hop { user, ..host_port(rest)? })
+    Some(Hop {
+        user,
+        ..host_port(rest)?
+    })
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port` (`misc.c:hpdelim`).
@@ -154,11 +164,18 @@ mod tests {
         let spec = JumpSpec::parse("alice@jump1:2201,ssh://bob@jump2:2202,jump3 # c").unwrap();
         assert_eq!(
             spec.hops(),
-            [hop(Some("alice"), "jump1", Some(2201)), hop(Some("bob"), "jump2", Some(2202)), hop(None, "jump3", None)]
+            [
+                hop(Some("alice"), "jump1", Some(2201)),
+                hop(Some("bob"), "jump2", Some(2202)),
+                hop(None, "jump3", None)
+            ]
         );
         assert_eq!(spec.dump(), "alice@jump1:2201,ssh://bob@jump2:2202,jump3");
         assert_eq!(JumpSpec::parse("u@10.0.0.1:2").unwrap().dump(), "u@[10.0.0.1]:2");
-        assert_eq!(JumpSpec::parse("[::1]:22").unwrap().hops(), [hop(None, "::1", Some(22))]);
+        assert_eq!(
+            JumpSpec::parse("[::1]:22").unwrap().hops(),
+            [hop(None, "::1", Some(22))]
+        );
         assert_eq!(JumpSpec::parse("NONE").unwrap(), JumpSpec::None);
         assert!(JumpSpec::parse("@host").is_err());
         assert!(JumpSpec::parse("host:0").is_err());

@@ -53,7 +53,11 @@ pub fn host_line(patterns: &[String], name: &str) -> bool {
 pub fn list_matches(text: &str, list: &str, lower: bool) -> bool {
     let mut admitted = false;
     for item in list.split(',') {
-        let item = if lower { item.to_ascii_lowercase() } else { item.to_string() };
+        let item = if lower {
+            item.to_ascii_lowercase()
+        } else {
+            item.to_string()
+        };
         match item.strip_prefix('!') {
             Some(neg) if pattern::matches(neg, text) => return false,
             Some(_) => {}

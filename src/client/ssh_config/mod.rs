@@ -103,7 +103,10 @@ impl Sources {
             .filter(|h| !h.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| account.dir.clone());
-        let shell = std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into());
+        let shell = std::env::var("SHELL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".into());
         let hostname = local_hostname()?;
         Ok(Self {
             config_file,
@@ -127,7 +130,10 @@ fn local_hostname() -> Result<String, ConfigError> {
     // most that many bytes.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
     if rc != 0 {
-        return Err(ConfigError::plain(format!("gethostname: {}", std::io::Error::last_os_error())));
+        return Err(ConfigError::plain(format!(
+            "gethostname: {}",
+            std::io::Error::last_os_error()
+        )));
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
@@ -148,7 +154,11 @@ impl SshConfig {
     /// default files are skipped, `~/.ssh/config` must not be writable by
     /// others.
     pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
-        let system_dir = sources.system_file.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let system_dir = sources
+            .system_file
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .to_path_buf();
         let roots = IncludeRoots {
             env_home: sources.env_home.clone(),
             system_dir,
@@ -158,7 +168,10 @@ impl SshConfig {
             Some(path) if path.as_os_str().eq_ignore_ascii_case("none") => {}
             Some(path) => {
                 let file = parse::read_file(path, Origin::User, &roots, 0, false)?.ok_or_else(|| {
-                    ConfigError::plain(format!("can't open user config file {}: no such file", path.display()))
+                    ConfigError::plain(format!(
+                        "can't open user config file {}: no such file",
+                        path.display()
+                    ))
                 })?;
                 files.push((file, true));
             }
@@ -167,7 +180,8 @@ impl SshConfig {
                 if let Some(file) = parse::read_file(&user, Origin::User, &roots, 0, true)? {
                     files.push((file, true));
                 }
-                if let Some(file) = parse::read_file(&sources.system_file, Origin::System, &roots, 0, false)? {
+                if let Some(file) = parse::read_file(&sources.system_file, Origin::System, &roots, 0, false)?
+                {
                     files.push((file, false));
                 }
             }

@@ -5,12 +5,12 @@
 //! ProxyCommand and ProxyJump share one slot). Values are checked even in
 //! inactive blocks, since ssh refuses a bad value wherever it is.
 
+use super::ConfigError;
 use super::jump::JumpSpec;
 use super::keywords::Kw;
 use super::parse::Line;
 use super::tokens;
 use super::values::{self, ControlMaster, ControlPersist, LogLevel, RequestTty, StrictHostKeyChecking};
-use super::ConfigError;
 
 /// An IdentityFile or CertificateFile entry as written (ssh -G prints it
 /// unexpanded), and whether it came from a user file or the command line.
@@ -107,7 +107,11 @@ impl Partial {
             }
             Kw::RequestTty => {
                 let arg = one()?;
-                set(&mut self.request_tty, active, RequestTty::parse(arg).ok_or_else(|| unsupported(arg))?);
+                set(
+                    &mut self.request_tty,
+                    active,
+                    RequestTty::parse(arg).ok_or_else(|| unsupported(arg))?,
+                );
             }
             Kw::ControlMaster => {
                 let arg = one()?;
@@ -116,7 +120,8 @@ impl Partial {
             }
             Kw::ControlPersist => {
                 let arg = one()?;
-                let v = ControlPersist::parse(arg).ok_or_else(|| line.error("bad ControlPersist argument"))?;
+                let v =
+                    ControlPersist::parse(arg).ok_or_else(|| line.error("bad ControlPersist argument"))?;
                 set(&mut self.control_persist, active, v);
             }
             Kw::CanonicalizeHostname => {
@@ -130,7 +135,8 @@ impl Partial {
             }
             Kw::LogLevel => {
                 let arg = one()?;
-                let v = LogLevel::parse(arg).ok_or_else(|| line.error(format!("unsupported log level '{arg}'")))?;
+                let v = LogLevel::parse(arg)
+                    .ok_or_else(|| line.error(format!("unsupported log level '{arg}'")))?;
                 set(&mut self.log_level, active, v);
             }
             Kw::ConnectTimeout | Kw::ServerAliveInterval => {
@@ -182,7 +188,8 @@ impl Partial {
                 let [arg] = args.as_slice() else {
                     return Err(extra_or_missing(line));
                 };
-                tokens::check_dollar(arg).map_err(|_| line.error(format!("invalid environment expansion {arg}")))?;
+                tokens::check_dollar(arg)
+                    .map_err(|_| line.error(format!("invalid environment expansion {arg}")))?;
                 if let Some(name) = arg.strip_prefix('$').filter(|n| !n.starts_with('{'))
                     && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
                 {
@@ -219,7 +226,8 @@ impl Partial {
                 set(&mut self.proxy_command, active, line.rest.clone());
             }
             Kw::ProxyJump => {
-                let spec = JumpSpec::parse(&line.rest).map_err(|_| line.error(format!("invalid ProxyJump \"{}\"", line.rest)))?;
+                let spec = JumpSpec::parse(&line.rest)
+                    .map_err(|_| line.error(format!("invalid ProxyJump \"{}\"", line.rest)))?;
                 self.set_jump(spec, active);
             }
             _ => {}
@@ -237,7 +245,11 @@ impl Partial {
             if !active || !first {
                 continue;
             }
-            if !self.set_env.iter().any(|e| e.split_once('=').is_some_and(|(n, _)| n == name)) {
+            if !self
+                .set_env
+                .iter()
+                .any(|e| e.split_once('=').is_some_and(|(n, _)| n == name))
+            {
                 self.set_env.push(arg.clone());
             }
         }
@@ -293,7 +305,10 @@ fn check_file_list(line: &Line) -> Result<(), ConfigError> {
         return Err(line.error(format!("keyword {} empty argument", line.keyword)));
     }
     if args.len() > 1 && args.iter().any(|a| a.eq_ignore_ascii_case("none")) {
-        return Err(line.error(format!("keyword {} \"none\" argument must appear alone", line.keyword)));
+        return Err(line.error(format!(
+            "keyword {} \"none\" argument must appear alone",
+            line.keyword
+        )));
     }
     if args.len() > MAX_HOSTS_FILES {
         return Err(line.error(format!("too many {} entries", line.keyword)));

@@ -102,7 +102,12 @@ pub fn read_file(
 }
 
 /// Reads the files one Include line names.
-fn include(line: &Line, origin: Origin, roots: &IncludeRoots, depth: usize) -> Result<Vec<ConfigFile>, ConfigError> {
+fn include(
+    line: &Line,
+    origin: Origin,
+    roots: &IncludeRoots,
+    depth: usize,
+) -> Result<Vec<ConfigFile>, ConfigError> {
     if depth + 1 > MAX_DEPTH {
         return Err(line.error("too many recursive configuration includes"));
     }
@@ -139,7 +144,10 @@ fn check_permissions(path: &Path) -> Result<(), ConfigError> {
     };
     let uid = nix::unistd::getuid().as_raw();
     if (meta.uid() != 0 && meta.uid() != uid) || meta.mode() & 0o022 != 0 {
-        return Err(ConfigError::plain(format!("bad owner or permissions on {}", path.display())));
+        return Err(ConfigError::plain(format!(
+            "bad owner or permissions on {}",
+            path.display()
+        )));
     }
     Ok(())
 }
@@ -158,7 +166,9 @@ fn tilde_from_env(path: &str, env_home: &Path) -> String {
 pub fn split_line(raw: &str, file: &Arc<str>, number: usize) -> Result<Option<Line>, ConfigError> {
     let trimmed = raw.trim_end_matches([' ', '\t', '\r', '\n', '\x0c']);
     let start = trimmed.trim_start_matches([' ', '\t', '\r', '\n']);
-    let end = start.find([' ', '\t', '\r', '\n', '"', '=']).unwrap_or(start.len());
+    let end = start
+        .find([' ', '\t', '\r', '\n', '"', '='])
+        .unwrap_or(start.len());
     let keyword = start[..end].to_ascii_lowercase();
     if keyword.is_empty() || keyword.starts_with('#') {
         return Ok(None);
@@ -202,8 +212,9 @@ pub fn argv_split(s: &str) -> Option<Vec<String>> {
         while i < chars.len() {
             let c = chars[i];
             match (c, quote) {
-                ('\\', _) if matches!(chars.get(i + 1), Some('\'' | '"' | '\\'))
-                    || (quote.is_none() && chars.get(i + 1) == Some(&' ')) =>
+                ('\\', _)
+                    if matches!(chars.get(i + 1), Some('\'' | '"' | '\\'))
+                        || (quote.is_none() && chars.get(i + 1) == Some(&' ')) =>
                 {
                     i += 1;
                     arg.push(chars[i]);
@@ -269,11 +280,20 @@ mod tests {
     #[test]
     fn line_grammar() {
         let l = split("  HOST=web1");
-        assert_eq!((l.keyword.as_str(), l.args.clone()), ("host", vec!["web1".to_string()]));
+        assert_eq!(
+            (l.keyword.as_str(), l.args.clone()),
+            ("host", vec!["web1".to_string()])
+        );
         assert_eq!(split("Port = 22").args, ["22"]);
         assert_eq!(split("User alice#x # comment").args, ["alice#x"]);
-        assert_eq!(split("SetEnv A=\"x y\" 'b c' d\\ e").args, ["A=x y", "b c", "d e"]);
-        assert_eq!(split("ProxyCommand ssh -W %h:%p j # c").rest, "ssh -W %h:%p j # c");
+        assert_eq!(
+            split("SetEnv A=\"x y\" 'b c' d\\ e").args,
+            ["A=x y", "b c", "d e"]
+        );
+        assert_eq!(
+            split("ProxyCommand ssh -W %h:%p j # c").rest,
+            "ssh -W %h:%p j # c"
+        );
         assert!(split_line("# comment", &Arc::from("f"), 1).unwrap().is_none());
         assert!(split_line("   ", &Arc::from("f"), 1).unwrap().is_none());
         let err = split_line("User", &Arc::from("f"), 3).unwrap_err();
@@ -286,7 +306,15 @@ mod tests {
     fn strdelim_words() {
         let mut s = "exec \"test -f x\"  host a";
         let words: Vec<_> = std::iter::from_fn(|| strdelim(&mut s)).collect();
-        assert_eq!(words, [Ok("exec".into()), Ok("test -f x".into()), Ok("host".into()), Ok("a".into())]);
+        assert_eq!(
+            words,
+            [
+                Ok("exec".into()),
+                Ok("test -f x".into()),
+                Ok("host".into()),
+                Ok("a".into())
+            ]
+        );
         let mut open = "exec \"x";
         assert_eq!(strdelim(&mut open), Some(Ok("exec".into())));
         assert_eq!(strdelim(&mut open), Some(Err(())));

@@ -72,7 +72,15 @@ pub struct Options {
 }
 
 /// ssh 9.2's default identities, in its order.
-const DEFAULT_IDENTITIES: &[&str] = &["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa"];
+const DEFAULT_IDENTITIES: &[&str] = &[
+    "id_rsa",
+    "id_ecdsa",
+    "id_ecdsa_sk",
+    "id_ed25519",
+    "id_ed25519_sk",
+    "id_xmss",
+    "id_dsa",
+];
 
 /// Fills in defaults and expands, after the last pass.
 pub(super) fn finish(
@@ -100,7 +108,8 @@ pub(super) fn finish(
         local_user: local.user.clone(),
     };
     let expand = |keyword: &str, value: &str| -> Result<String, ConfigError> {
-        let tilded = tokens::tilde(value, &local.home).map_err(|e| ConfigError::plain(format!("{keyword}: {e}")))?;
+        let tilded =
+            tokens::tilde(value, &local.home).map_err(|e| ConfigError::plain(format!("{keyword}: {e}")))?;
         tokens::expand(&tilded, tokens::DEFAULT_TOKENS, &tokens, true)
             .map_err(|e| ConfigError::plain(format!("{keyword} {value:?}: {e}")))
     };
@@ -120,10 +129,16 @@ pub(super) fn finish(
         .unwrap_or_else(|| vec!["~/.ssh/known_hosts".into(), "~/.ssh/known_hosts2".into()]);
     let user_known_hosts_files = match user_known.as_slice() {
         [none] if none.eq_ignore_ascii_case("none") => Vec::new(),
-        files => files.iter().map(|f| expand("UserKnownHostsFile", f)).collect::<Result<_, _>>()?,
+        files => files
+            .iter()
+            .map(|f| expand("UserKnownHostsFile", f))
+            .collect::<Result<_, _>>()?,
     };
     let global_known_hosts_files = match so_far.global_known_hosts.as_deref() {
-        None => vec!["/etc/ssh/ssh_known_hosts".into(), "/etc/ssh/ssh_known_hosts2".into()],
+        None => vec![
+            "/etc/ssh/ssh_known_hosts".into(),
+            "/etc/ssh/ssh_known_hosts2".into(),
+        ],
         Some([none]) if none.eq_ignore_ascii_case("none") => Vec::new(),
         Some(files) => files.to_vec(),
     };
@@ -131,7 +146,11 @@ pub(super) fn finish(
         None | Some("none") | Some("") => None,
         Some(path) => Some(expand("ControlPath", path)?),
     };
-    let identity_agent = so_far.identity_agent.as_deref().map(|a| expand("IdentityAgent", a)).transpose()?;
+    let identity_agent = so_far
+        .identity_agent
+        .as_deref()
+        .map(|a| expand("IdentityAgent", a))
+        .transpose()?;
     let proxy = match (&so_far.jump, so_far.proxy_command.as_deref()) {
         (Some(spec @ JumpSpec::Hops { .. }), _) => Proxy::Jump(spec.clone()),
         (_, None | Some("none") | Some("")) => Proxy::Direct,
@@ -148,10 +167,16 @@ pub(super) fn finish(
         identity_agent,
         user_known_hosts_files,
         global_known_hosts_files,
-        strict_host_key_checking: so_far.strict_host_key_checking.unwrap_or(StrictHostKeyChecking::Ask),
+        strict_host_key_checking: so_far
+            .strict_host_key_checking
+            .unwrap_or(StrictHostKeyChecking::Ask),
         hash_known_hosts: so_far.hash_known_hosts.unwrap_or(false),
         connect_timeout: so_far.connect_timeout,
-        server_alive_interval: so_far.server_alive_interval.unwrap_or(0),
+        // Debian's patch: with BatchMode the default interval is 300 s. The
+        // installed ssh does it, and -G parity follows the installed ssh.
+        server_alive_interval: so_far
+            .server_alive_interval
+            .unwrap_or(if so_far.batch_mode == Some(true) { 300 } else { 0 }),
         server_alive_count_max: so_far.server_alive_count_max.unwrap_or(3),
         send_env: so_far.send_env,
         set_env: so_far.set_env,

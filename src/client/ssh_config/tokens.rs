@@ -164,8 +164,14 @@ mod tests {
     fn tokens() {
         let v = values();
         let all = expand("%C %L %i %k %l %n %p %d %h %r %u %%", DEFAULT_TOKENS, &v, false).unwrap();
-        assert_eq!(all, "c0ffee vm 0 alias vm.example box 2222 /root 127.0.0.1 bob root %");
-        assert_eq!(expand("%h:%p", PROXY_TOKENS, &v, false).unwrap(), "127.0.0.1:2222");
+        assert_eq!(
+            all,
+            "c0ffee vm 0 alias vm.example box 2222 /root 127.0.0.1 bob root %"
+        );
+        assert_eq!(
+            expand("%h:%p", PROXY_TOKENS, &v, false).unwrap(),
+            "127.0.0.1:2222"
+        );
         assert!(expand("%d", PROXY_TOKENS, &v, false).is_err());
         assert!(expand("%x", DEFAULT_TOKENS, &v, false).is_err());
         assert!(expand("trailing %", DEFAULT_TOKENS, &v, false).is_err());

@@ -56,12 +56,18 @@ pub enum LogLevel {
 }
 
 fn pick<T: Copy>(arg: &str, table: &[(&str, T)]) -> Option<T> {
-    table.iter().find(|(name, _)| name.eq_ignore_ascii_case(arg)).map(|(_, v)| *v)
+    table
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(arg))
+        .map(|(_, v)| *v)
 }
 
 /// A yes/no flag (`multistate_flag`).
 pub fn flag(arg: &str) -> Option<bool> {
-    pick(arg, &[("true", true), ("false", false), ("yes", true), ("no", false)])
+    pick(
+        arg,
+        &[("true", true), ("false", false), ("yes", true), ("no", false)],
+    )
 }
 
 /// The `-G` name of a flag.
@@ -100,7 +106,14 @@ impl RequestTty {
     /// Parses one of ssh's names.
     pub fn parse(arg: &str) -> Option<Self> {
         use RequestTty::*;
-        let table = [("true", Yes), ("yes", Yes), ("false", No), ("no", No), ("force", Force), ("auto", Auto)];
+        let table = [
+            ("true", Yes),
+            ("yes", Yes),
+            ("false", No),
+            ("no", No),
+            ("force", Force),
+            ("auto", Auto),
+        ];
         pick(arg, &table)
     }
 
@@ -170,6 +183,7 @@ impl LogLevel {
         use LogLevel::*;
         let table = [
             ("QUIET", Quiet),
+            ("SILENT", Quiet),
             ("FATAL", Fatal),
             ("ERROR", Error),
             ("INFO", Info),
@@ -182,10 +196,11 @@ impl LogLevel {
         pick(arg, &table)
     }
 
-    /// The name `ssh -G` prints.
+    /// The name `ssh -G` prints (the installed Debian ssh prints QUIET as
+    /// `SILENT`, and accepts both).
     pub fn name(self) -> &'static str {
         match self {
-            Self::Quiet => "QUIET",
+            Self::Quiet => "SILENT",
             Self::Fatal => "FATAL",
             Self::Error => "ERROR",
             Self::Info => "INFO",
@@ -264,7 +279,10 @@ mod tests {
     /// Names round-trip and are case-insensitive where ssh's are.
     #[test]
     fn names() {
-        assert_eq!(StrictHostKeyChecking::parse("OFF").map(|s| s.name()), Some("false"));
+        assert_eq!(
+            StrictHostKeyChecking::parse("OFF").map(|s| s.name()),
+            Some("false")
+        );
         assert_eq!(RequestTty::parse("yes").map(|s| s.name()), Some("true"));
         assert_eq!(ControlPersist::parse("10m"), Some(ControlPersist::Seconds(600)));
         assert_eq!(ControlPersist::parse("0"), Some(ControlPersist::Yes));
