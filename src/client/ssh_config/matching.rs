@@ -67,6 +67,17 @@ pub fn list_matches(text: &str, list: &str, lower: bool) -> bool {
     admitted
 }
 
+/// What one Match line is evaluated against.
+struct Subject<'a> {
+    /// The host name so far (`Match host`).
+    host: String,
+    /// The User so far, else the local user (`Match user`).
+    user: String,
+    so_far: &'a Partial,
+    pass: Pass<'a>,
+    local: &'a Local,
+}
+
 /// Evaluates a `Match` line. Sets `want_final` when it names `final`.
 pub fn match_line(
     line: &Line,
@@ -75,11 +86,15 @@ pub fn match_line(
     local: &Local,
     want_final: &mut bool,
 ) -> Result<bool, ConfigError> {
-    let host = current_host(so_far, pass).map_err(|m| line.error(m))?;
-    let user = so_far.user.clone().unwrap_or_else(|| local.user.clone());
+    let subject = Subject {
+        host: current_host(so_far, pass).map_err(|m| line.error(m))?,
+        user: so_far.user.clone().unwrap_or_else(|| local.user.clone()),
+        so_far,
+        pass,
+        local,
+    };
     let mut rest = line.rest.as_str();
-    let mut result = true;
-    let mut attributes = 0;
+    let (mut result, mut attributes) = (true, 0);
     while let Some(word) = parse::strdelim(&mut rest) {
         let word = word.map_err(|_| line.error("invalid quotes"))?;
         if word.is_empty() || word.starts_with('#') {
@@ -106,16 +121,10 @@ pub fn match_line(
             Some(Ok(a)) if !a.is_empty() && !a.starts_with('#') => a,
             _ => return Err(line.error(format!("missing Match criteria for {attr}"))),
         };
-        let hit = match attr.as_str() {
-            "host" => list_matches(&host.to_ascii_lowercase(), &arg, true),
-            "originalhost" => list_matches(&pass.original.to_ascii_lowercase(), &arg, true),
-            "user" => list_matches(&user, &arg, false),
-            "localuser" => list_matches(&local.user, &arg, false),
-            "exec" if !result => continue, // ssh skips exec once the line has failed
-            "exec" => exec(line, &arg, &host, &user, so_far, pass, local)?,
-            _ => return Err(line.error(format!("unsupported Match attribute {attr}"))),
-        };
-        result &= hit != negate;
+        // ssh skips exec once the line has failed.
+        if attr != "exec" || result {
+            result &= subject.test(line, &attr, &arg)? != negate;
+        }
     }
     if attributes == 0 {
         return Err(line.error("one or more attributes required for Match"));
@@ -123,6 +132,19 @@ pub fn match_line(
     Ok(result)
 }
 
+impl Subject<'_> {
+    /// One criterion with its argument.
+    fn test(&self, line: &Line, attr: &str, arg: &str) -> Result<bool, ConfigError> {
+        Ok(match attr {
+            "host" => list_matches(&self.host.to_ascii_lowercase(), arg, true),
+            "originalhost" => list_matches(&self.pass.original.to_ascii_lowercase(), arg, true),
+            "user" => list_matches(&self.user, arg, false),
+            "localuser" => list_matches(&self.local.user, arg, false),
+            "exec" => self.exec(line, arg)?,
+            _ => return Err(line.error(format!("unsupported Match attribute {attr}"))),
+        })
+    }
+}
 /// The host Match tests: in the final pass the final name, else HostName so
 /// far with `%h` expanded, else the label.
 fn current_host(so_far: &Partial, pass: Pass<'_>) -> Result<String, String> {
@@ -142,44 +164,43 @@ pub fn expand_hostname(hostname: &str, label: &str) -> Result<String, String> {
     tokens::expand(hostname, "h", &values, false).map_err(|e| format!("hostname {hostname:?}: {e}"))
 }
 
-/// `Match exec`: tokens expanded, run by the shell with stdin and stdout on
-/// /dev/null; true on exit 0; a command killed by a signal is an error.
-fn exec(
-    line: &Line,
-    command: &str,
-    host: &str,
-    user: &str,
-    so_far: &Partial,
-    pass: Pass<'_>,
-    local: &Local,
-) -> Result<bool, ConfigError> {
-    let port = so_far.port.unwrap_or(22).to_string();
-    let values = TokenValues {
-        hash: tokens::connection_hash(&local.hostname, host, &port, user),
-        short_local_host: local.hostname.split('.').next().unwrap_or("").to_string(),
-        uid: local.uid.to_string(),
-        key_alias: so_far.host_key_alias.clone().unwrap_or_else(|| host.to_string()),
-        local_host: local.hostname.clone(),
-        original_host: pass.original.to_string(),
-        port,
-        home: local.home.clone(),
-        host: host.to_string(),
-        remote_user: user.to_string(),
-        local_user: local.user.clone(),
-    };
-    let command = tokens::expand(command, tokens::DEFAULT_TOKENS, &values, false)
-        .map_err(|e| line.error(format!("match exec {command:?}: {e}")))?;
-    tracing::debug!(%command, "ssh_config: Match exec");
-    let status = Command::new(&local.shell)
-        .arg("-c")
-        .arg(&command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| line.error(format!("match exec could not run shell {}: {e}", local.shell)))?;
-    match status.code() {
-        Some(code) => Ok(code == 0),
-        None => Err(line.error(format!("match exec '{command}' error"))),
+impl Subject<'_> {
+    /// `Match exec`: tokens expanded, run by the shell with stdin and
+    /// stdout on /dev/null; true on exit 0; killed by a signal is an error.
+    fn exec(&self, line: &Line, command: &str) -> Result<bool, ConfigError> {
+        let (local, host, user) = (self.local, self.host.as_str(), self.user.as_str());
+        let port = self.so_far.port.unwrap_or(22).to_string();
+        let values = TokenValues {
+            hash: tokens::connection_hash(&local.hostname, host, &port, user),
+            short_local_host: local.hostname.split('.').next().unwrap_or("").to_string(),
+            uid: local.uid.to_string(),
+            key_alias: self
+                .so_far
+                .host_key_alias
+                .clone()
+                .unwrap_or_else(|| host.to_string()),
+            local_host: local.hostname.clone(),
+            original_host: self.pass.original.to_string(),
+            port,
+            home: local.home.clone(),
+            host: host.to_string(),
+            remote_user: user.to_string(),
+            local_user: local.user.clone(),
+        };
+        let command = tokens::expand(command, tokens::DEFAULT_TOKENS, &values, false)
+            .map_err(|e| line.error(format!("match exec {command:?}: {e}")))?;
+        tracing::debug!(%command, "ssh_config: Match exec");
+        let status = Command::new(&local.shell)
+            .arg("-c")
+            .arg(&command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| line.error(format!("match exec could not run shell {}: {e}", local.shell)))?;
+        match status.code() {
+            Some(code) => Ok(code == 0),
+            None => Err(line.error(format!("match exec '{command}' error"))),
+        }
     }
 }
 

@@ -64,98 +64,122 @@ fn set<T>(slot: &mut Option<T>, active: bool, value: T) {
     }
 }
 
+/// The single argument of a one-value keyword.
+fn single(line: &Line) -> Result<&str, ConfigError> {
+    match line.args.as_slice() {
+        [a] if !a.is_empty() => Ok(a.as_str()),
+        [] | [_] => Err(line.error("missing argument")),
+        _ => Err(extra(line)),
+    }
+}
+
+fn extra(line: &Line) -> ConfigError {
+    line.error(format!("keyword {} extra arguments at end of line", line.keyword))
+}
+
+/// The single argument parsed by `parse`; ssh's "unsupported option" else.
+fn choice<T>(line: &Line, parse: fn(&str) -> Option<T>) -> Result<T, ConfigError> {
+    let arg = single(line)?;
+    parse(arg).ok_or_else(|| line.error(format!("unsupported option \"{arg}\"")))
+}
+
+/// CanonicalizeHostname: whether it is anything but `no`.
+fn canonicalize(arg: &str) -> Option<bool> {
+    match arg.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "always" => Some(true),
+        "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
 impl Partial {
     /// Applies one line of a keyword other than Host, Match and Include.
     /// `user_file` is ssh's SSHCONF_USERCONF (user files and `-o`).
     pub fn apply(&mut self, kw: Kw, line: &Line, active: bool, user_file: bool) -> Result<(), ConfigError> {
-        let args = &line.args;
-        let one = || -> Result<&str, ConfigError> {
-            match args.as_slice() {
-                [] => Err(line.error("missing argument")),
-                [a] if a.is_empty() => Err(line.error("missing argument")),
-                [a] => Ok(a.as_str()),
-                _ => Err(line.error(format!("keyword {} extra arguments at end of line", line.keyword))),
-            }
+        let string = match kw {
+            Kw::HostName => &mut self.hostname,
+            Kw::User => &mut self.user,
+            Kw::HostKeyAlias => &mut self.host_key_alias,
+            Kw::ControlPath => &mut self.control_path,
+            Kw::IgnoreUnknown => &mut self.ignore_unknown,
+            _ => return self.apply_choice(kw, line, active, user_file),
         };
-        let unsupported = |arg: &str| line.error(format!("unsupported option \"{arg}\""));
+        set(string, active, single(line)?.to_string());
+        Ok(())
+    }
+
+    /// Keywords with one value from a fixed set.
+    fn apply_choice(
+        &mut self,
+        kw: Kw,
+        line: &Line,
+        active: bool,
+        user_file: bool,
+    ) -> Result<(), ConfigError> {
         match kw {
-            Kw::HostName => set(&mut self.hostname, active, one()?.to_string()),
-            Kw::User => set(&mut self.user, active, one()?.to_string()),
-            Kw::HostKeyAlias => set(&mut self.host_key_alias, active, one()?.to_string()),
-            Kw::ControlPath => set(&mut self.control_path, active, one()?.to_string()),
-            Kw::IgnoreUnknown => set(&mut self.ignore_unknown, active, one()?.to_string()),
-            Kw::Port => {
-                let arg = one()?;
-                let port = values::port(arg).ok_or_else(|| line.error(format!("bad port '{arg}'")))?;
-                set(&mut self.port, active, port);
-            }
-            Kw::IdentitiesOnly | Kw::HashKnownHosts | Kw::BatchMode | Kw::IgnoredFlag => {
-                let arg = one()?;
-                let value = values::flag(arg).ok_or_else(|| unsupported(arg))?;
-                let slot = match kw {
-                    Kw::IdentitiesOnly => &mut self.identities_only,
-                    Kw::HashKnownHosts => &mut self.hash_known_hosts,
-                    Kw::BatchMode => &mut self.batch_mode,
-                    _ => return Ok(()),
-                };
-                set(slot, active, value);
-            }
-            Kw::StrictHostKeyChecking => {
-                let arg = one()?;
-                let v = StrictHostKeyChecking::parse(arg).ok_or_else(|| unsupported(arg))?;
-                set(&mut self.strict_host_key_checking, active, v);
-            }
-            Kw::RequestTty => {
-                let arg = one()?;
-                set(
-                    &mut self.request_tty,
-                    active,
-                    RequestTty::parse(arg).ok_or_else(|| unsupported(arg))?,
-                );
-            }
-            Kw::ControlMaster => {
-                let arg = one()?;
-                let v = ControlMaster::parse(arg).ok_or_else(|| unsupported(arg))?;
-                set(&mut self.control_master, active, v);
-            }
+            Kw::IdentitiesOnly => set(&mut self.identities_only, active, choice(line, values::flag)?),
+            Kw::HashKnownHosts => set(&mut self.hash_known_hosts, active, choice(line, values::flag)?),
+            Kw::BatchMode => set(&mut self.batch_mode, active, choice(line, values::flag)?),
+            Kw::IgnoredFlag => drop(choice(line, values::flag)?),
+            Kw::StrictHostKeyChecking => set(
+                &mut self.strict_host_key_checking,
+                active,
+                choice(line, StrictHostKeyChecking::parse)?,
+            ),
+            Kw::RequestTty => set(&mut self.request_tty, active, choice(line, RequestTty::parse)?),
+            Kw::ControlMaster => set(
+                &mut self.control_master,
+                active,
+                choice(line, ControlMaster::parse)?,
+            ),
+            Kw::CanonicalizeHostname => set(&mut self.canonicalize, active, choice(line, canonicalize)?),
             Kw::ControlPersist => {
-                let arg = one()?;
-                let v =
-                    ControlPersist::parse(arg).ok_or_else(|| line.error("bad ControlPersist argument"))?;
+                let v = ControlPersist::parse(single(line)?)
+                    .ok_or_else(|| line.error("bad ControlPersist argument"))?;
                 set(&mut self.control_persist, active, v);
             }
-            Kw::CanonicalizeHostname => {
-                let arg = one()?;
-                let v = match arg.to_ascii_lowercase().as_str() {
-                    "yes" | "true" | "always" => true,
-                    "no" | "false" => false,
-                    _ => return Err(unsupported(arg)),
-                };
-                set(&mut self.canonicalize, active, v);
-            }
             Kw::LogLevel => {
-                let arg = one()?;
+                let arg = single(line)?;
                 let v = LogLevel::parse(arg)
                     .ok_or_else(|| line.error(format!("unsupported log level '{arg}'")))?;
                 set(&mut self.log_level, active, v);
             }
+            _ => return self.apply_number(kw, line, active, user_file),
+        }
+        Ok(())
+    }
+
+    /// Ports, times and counts.
+    fn apply_number(
+        &mut self,
+        kw: Kw,
+        line: &Line,
+        active: bool,
+        user_file: bool,
+    ) -> Result<(), ConfigError> {
+        match kw {
+            Kw::Port => {
+                let arg = single(line)?;
+                let port = values::port(arg).ok_or_else(|| line.error(format!("bad port '{arg}'")))?;
+                set(&mut self.port, active, port);
+            }
             Kw::ConnectTimeout | Kw::ServerAliveInterval => {
-                let arg = one()?;
-                // `none` is ssh's -1: it leaves the option unset.
-                let value = match arg {
-                    "none" => None,
-                    _ => Some(values::convtime(arg).ok_or_else(|| line.error("invalid time value"))?),
-                };
                 let slot = match kw {
                     Kw::ConnectTimeout => &mut self.connect_timeout,
                     _ => &mut self.server_alive_interval,
                 };
-                if let Some(v) = value {
-                    set(slot, active, v);
+                // `none` is ssh's -1: it leaves the option unset.
+                match single(line)? {
+                    "none" => {}
+                    arg => set(
+                        slot,
+                        active,
+                        values::convtime(arg).ok_or_else(|| line.error("invalid time value"))?,
+                    ),
                 }
             }
             Kw::ServerAliveCountMax => {
-                let arg = one()?;
+                let arg = single(line)?;
                 let v: u32 = arg
                     .parse()
                     .ok()
@@ -173,9 +197,7 @@ impl Partial {
         let args = &line.args;
         match kw {
             Kw::IdentityFile | Kw::CertificateFile => {
-                let [arg] = args.as_slice() else {
-                    return Err(extra_or_missing(line));
-                };
+                let arg = single(line)?;
                 let list = match kw {
                     Kw::IdentityFile => &mut self.identity_files,
                     _ => &mut self.certificate_files,
@@ -184,19 +206,7 @@ impl Partial {
                     add_path(list, arg, user_file).map_err(|m| line.error(m))?;
                 }
             }
-            Kw::IdentityAgent => {
-                let [arg] = args.as_slice() else {
-                    return Err(extra_or_missing(line));
-                };
-                tokens::check_dollar(arg)
-                    .map_err(|_| line.error(format!("invalid environment expansion {arg}")))?;
-                if let Some(name) = arg.strip_prefix('$').filter(|n| !n.starts_with('{'))
-                    && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-                {
-                    return Err(line.error(format!("invalid environment name {arg}")));
-                }
-                set(&mut self.identity_agent, active, arg.clone());
-            }
+            Kw::IdentityAgent => set(&mut self.identity_agent, active, agent_path(line)?.to_string()),
             Kw::UserKnownHostsFile | Kw::GlobalKnownHostsFile => {
                 check_file_list(line)?;
                 let slot = match kw {
@@ -205,20 +215,7 @@ impl Partial {
                 };
                 set(slot, active, args.clone());
             }
-            Kw::SendEnv => {
-                for arg in args {
-                    if arg.is_empty() || arg.contains('=') {
-                        return Err(line.error("invalid environment name"));
-                    }
-                    if !active {
-                        continue;
-                    }
-                    match arg.strip_prefix('-') {
-                        Some(pattern) => self.send_env.retain(|e| !crate::pattern::matches(pattern, e)),
-                        None => self.send_env.push(arg.clone()),
-                    }
-                }
-            }
+            Kw::SendEnv => self.apply_send_env(line, active)?,
             Kw::SetEnv => self.apply_set_env(line, active)?,
             Kw::ProxyCommand => {
                 // The raw rest of the line, comments and quotes included. A
@@ -231,6 +228,23 @@ impl Partial {
                 self.set_jump(spec, active);
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// SendEnv accumulates; `-PATTERN` removes the entries it matches.
+    fn apply_send_env(&mut self, line: &Line, active: bool) -> Result<(), ConfigError> {
+        for arg in &line.args {
+            if arg.is_empty() || arg.contains('=') {
+                return Err(line.error("invalid environment name"));
+            }
+            if !active {
+                continue;
+            }
+            match arg.strip_prefix('-') {
+                Some(pattern) => self.send_env.retain(|e| !crate::pattern::matches(pattern, e)),
+                None => self.send_env.push(arg.clone()),
+            }
         }
         Ok(())
     }
@@ -291,11 +305,17 @@ pub fn add_path(list: &mut Vec<PathEntry>, path: &str, user_provided: bool) -> R
     Ok(())
 }
 
-fn extra_or_missing(line: &Line) -> ConfigError {
-    match line.args.as_slice() {
-        [] | [_] => line.error("missing argument"),
-        _ => line.error(format!("keyword {} extra arguments at end of line", line.keyword)),
+/// IdentityAgent's argument, checked as ssh checks it at parse time: every
+/// `${VAR}` set, and a legacy `$VAR` a valid name.
+fn agent_path(line: &Line) -> Result<&str, ConfigError> {
+    let arg = single(line)?;
+    tokens::check_dollar(arg).map_err(|_| line.error(format!("invalid environment expansion {arg}")))?;
+    if let Some(name) = arg.strip_prefix('$').filter(|n| !n.starts_with('{'))
+        && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(line.error(format!("invalid environment name {arg}")));
     }
+    Ok(arg)
 }
 
 /// `parse_char_array`: no empty entry, `none` only alone, at most 32.

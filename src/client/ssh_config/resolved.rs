@@ -93,36 +93,8 @@ pub(super) fn finish(
     let user = so_far.user.clone().unwrap_or_else(|| local.user.clone());
     let port = so_far.port.unwrap_or(22);
     let host_key_alias = so_far.host_key_alias.as_ref().map(|a| a.to_ascii_lowercase());
-    let port_text = port.to_string();
-    let tokens = TokenValues {
-        hash: tokens::connection_hash(&local.hostname, &host, &port_text, &user),
-        short_local_host: local.hostname.split('.').next().unwrap_or("").to_string(),
-        uid: local.uid.to_string(),
-        key_alias: host_key_alias.clone().unwrap_or_else(|| label.to_string()),
-        local_host: local.hostname.clone(),
-        original_host: label.to_string(),
-        port: port_text,
-        home: local.home.clone(),
-        host: host.clone(),
-        remote_user: user.clone(),
-        local_user: local.user.clone(),
-    };
-    let expand = |keyword: &str, value: &str| -> Result<String, ConfigError> {
-        let tilded =
-            tokens::tilde(value, &local.home).map_err(|e| ConfigError::plain(format!("{keyword}: {e}")))?;
-        tokens::expand(&tilded, tokens::DEFAULT_TOKENS, &tokens, true)
-            .map_err(|e| ConfigError::plain(format!("{keyword} {value:?}: {e}")))
-    };
-    let mut identity_files = so_far.identity_files.clone();
-    if identity_files.is_empty() {
-        identity_files = DEFAULT_IDENTITIES
-            .iter()
-            .map(|name| PathEntry {
-                path: format!("~/.ssh/{name}"),
-                user_provided: false,
-            })
-            .collect();
-    }
+    let tokens = token_values(label, &host, port, &user, host_key_alias.as_deref(), local);
+    let expand = |keyword: &str, value: &str| expand_path(keyword, value, &tokens);
     let user_known = so_far
         .user_known_hosts
         .clone()
@@ -151,17 +123,13 @@ pub(super) fn finish(
         .as_deref()
         .map(|a| expand("IdentityAgent", a))
         .transpose()?;
-    let proxy = match (&so_far.jump, so_far.proxy_command.as_deref()) {
-        (Some(spec @ JumpSpec::Hops { .. }), _) => Proxy::Jump(spec.clone()),
-        (_, None | Some("none") | Some("")) => Proxy::Direct,
-        (_, Some(command)) => Proxy::Command(command.to_string()),
-    };
     Ok(Options {
         label: label.to_string(),
         hostname: host,
         user,
         port,
-        identity_files,
+        identity_files: identity_files(&so_far),
+        proxy: proxy(&so_far),
         certificate_files: so_far.certificate_files,
         identities_only: so_far.identities_only.unwrap_or(false),
         identity_agent,
@@ -181,7 +149,6 @@ pub(super) fn finish(
         send_env: so_far.send_env,
         set_env: so_far.set_env,
         request_tty: so_far.request_tty.unwrap_or(RequestTty::Auto),
-        proxy,
         host_key_alias,
         batch_mode: so_far.batch_mode.unwrap_or(false),
         log_level: so_far.log_level.unwrap_or(LogLevel::Info),
@@ -192,6 +159,62 @@ pub(super) fn finish(
         notes,
         tokens,
     })
+}
+
+/// The token values of the final options.
+fn token_values(
+    label: &str,
+    host: &str,
+    port: u16,
+    user: &str,
+    alias: Option<&str>,
+    local: &Local,
+) -> TokenValues {
+    let port = port.to_string();
+    TokenValues {
+        hash: tokens::connection_hash(&local.hostname, host, &port, user),
+        short_local_host: local.hostname.split('.').next().unwrap_or("").to_string(),
+        uid: local.uid.to_string(),
+        key_alias: alias.unwrap_or(label).to_string(),
+        local_host: local.hostname.clone(),
+        original_host: label.to_string(),
+        port,
+        home: local.home.clone(),
+        host: host.to_string(),
+        remote_user: user.to_string(),
+        local_user: local.user.clone(),
+    }
+}
+
+/// `~` (account home), then `%` tokens and `${VAR}`, as ssh expands paths.
+fn expand_path(keyword: &str, value: &str, values: &TokenValues) -> Result<String, ConfigError> {
+    let tilded =
+        tokens::tilde(value, &values.home).map_err(|e| ConfigError::plain(format!("{keyword}: {e}")))?;
+    tokens::expand(&tilded, tokens::DEFAULT_TOKENS, values, true)
+        .map_err(|e| ConfigError::plain(format!("{keyword} {value:?}: {e}")))
+}
+
+/// The configured identities, else ssh's default list.
+fn identity_files(so_far: &Partial) -> Vec<PathEntry> {
+    if !so_far.identity_files.is_empty() {
+        return so_far.identity_files.clone();
+    }
+    DEFAULT_IDENTITIES
+        .iter()
+        .map(|name| PathEntry {
+            path: format!("~/.ssh/{name}"),
+            user_provided: false,
+        })
+        .collect()
+}
+
+/// The shared ProxyCommand/ProxyJump slot; `none` in either means direct.
+fn proxy(so_far: &Partial) -> Proxy {
+    match (&so_far.jump, so_far.proxy_command.as_deref()) {
+        (Some(spec @ JumpSpec::Hops { .. }), _) => Proxy::Jump(spec.clone()),
+        (_, None | Some("none") | Some("")) => Proxy::Direct,
+        (_, Some(command)) => Proxy::Command(command.to_string()),
+    }
 }
 
 impl Options {
@@ -208,12 +231,7 @@ impl Options {
     fn expand_paths(&self, keyword: &str, entries: &[PathEntry]) -> Result<Vec<PathBuf>, ConfigError> {
         entries
             .iter()
-            .map(|e| {
-                let tilded = tokens::tilde(&e.path, &self.tokens.home).map_err(ConfigError::plain)?;
-                tokens::expand(&tilded, tokens::DEFAULT_TOKENS, &self.tokens, true)
-                    .map(PathBuf::from)
-                    .map_err(|m| ConfigError::plain(format!("{keyword} {:?}: {m}", e.path)))
-            })
+            .map(|e| expand_path(keyword, &e.path, &self.tokens).map(PathBuf::from))
             .collect()
     }
 
