@@ -64,18 +64,18 @@ impl Corpus {
 
     /// The library's lines for the same files and arguments.
     fn sesh(&self, args: &[&str], host: &str) -> Result<Vec<String>, String> {
+        let args: Vec<String> = args.iter().map(|a| a.replace("@DIR@", self.root())).collect();
+        self.sesh_with(&command_line(&args), host)
+    }
+
+    /// The library's lines for a command line built by the caller.
+    fn sesh_with(&self, cli: &CommandLine, host: &str) -> Result<Vec<String>, String> {
         let mut sources = Sources::from_environment(Some(self.path("config"))).map_err(|e| e.to_string())?;
         sources.env_home = self.home();
         sources.system_file = self.path("no-system-file");
         sources.local.shell = "/bin/sh".into();
         let config = SshConfig::load(&sources).map_err(|e| e.to_string())?;
-        let cli = command_line(
-            &args
-                .iter()
-                .map(|a| a.replace("@DIR@", self.root()))
-                .collect::<Vec<_>>(),
-        );
-        let options = config.resolve(host, &cli).map_err(|e| e.to_string())?;
+        let options = config.resolve(host, cli).map_err(|e| e.to_string())?;
         Ok(options.dump_lines())
     }
 
@@ -421,4 +421,70 @@ fn load_once_resolve_many() {
             .iter()
             .any(|n| n.contains("ignoring option \"compression\""))
     );
+}
+
+/// CanonicalizeHostname (anything but `no`) also forces the second pass;
+/// an address HostName keeps its case; Match exec sees %n %p %r so far.
+#[test]
+fn canonicalize_addresses_exec_tokens() {
+    let c = Corpus::new(&[
+        ("flag-lbl-2222-bob", ""),
+        (
+            "config",
+            "Host lbl\n  HostName Real2\n  CanonicalizeHostname yes\nHost real2\n  User second\nHost v6\n  HostName FE80::1\nHost *\n  Port 2222\n  User bob\nMatch exec \"test -f @DIR@/flag-%n-%p-%r\"\n  IdentityFile ~/exec_hit\n",
+        ),
+    ]);
+    c.same(&[], "lbl");
+    c.same(&[], "v6");
+}
+
+/// Include with `~/` (from $HOME), nested includes keeping reading order,
+/// and a Host line inside an included file not ending the includer's block.
+#[test]
+fn include_tilde_and_nesting() {
+    let c = Corpus::new(&[
+        ("home/.ssh/inner.conf", "Host nomatch\n  User never\n"),
+        ("home/.ssh/outer.conf", "Include inner.conf\nPort 3001\n"),
+        (
+            "config",
+            "Host web\n  Include ~/.ssh/outer.conf\n  User kept\n  Port 3002\n",
+        ),
+    ]);
+    let lines = c.same(&[], "web");
+    assert!(has(&lines, "user kept") && has(&lines, "port 3001"));
+    c.same(&[], "other");
+}
+
+/// sesh's own flags, mapped by `CommandLine`'s helpers, give what the
+/// matching `-o` options give ssh, and beat the file's values.
+#[test]
+fn sesh_flags_as_options() {
+    let c = config(
+        "Host *\n  UserKnownHostsFile ~/file_kh\n  StrictHostKeyChecking yes\n  ConnectTimeout 99\n  ServerAliveInterval 99\n  SetEnv FILE=1\n",
+    );
+    let ssh = c
+        .ssh(
+            &[
+                "-o",
+                "UserKnownHostsFile=\"/tmp/with space/kh\"",
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-o",
+                "ConnectTimeout=7",
+                "-o",
+                "ServerAliveInterval=15",
+                "-o",
+                "SetEnv=A=1 \"B=two words\" C=\"q\\\"\"",
+            ],
+            "x",
+        )
+        .unwrap();
+    let mut cli = CommandLine::default();
+    cli.known_hosts("/tmp/with space/kh")
+        .accept_new()
+        .connect_timeout(std::time::Duration::from_secs(7))
+        .keepalive(std::time::Duration::from_secs(15))
+        .set_env([("A", "1"), ("B", "two words"), ("C", "q\"")]);
+    assert_eq!(c.sesh_with(&cli, "x").unwrap(), ssh);
+    assert!(has(&ssh, "setenv C=q\""), "{ssh:?}");
 }
