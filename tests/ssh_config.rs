@@ -368,6 +368,8 @@ fn errors_name_file_and_line() {
         "ProxyJump @host\n",
         "LogLevel LOUD\n",
         "User\n",
+        "NoSuchKeyword x\nUser \"open\n",
+        "Host nevermatches\n  Include @DIR@/missing-is-fine\n  User\n",
     ];
     for text in cases {
         let c = config(&format!("# comment\n{text}"));
@@ -487,4 +489,16 @@ fn sesh_flags_as_options() {
         .set_env([("A", "1"), ("B", "two words"), ("C", "q\"")]);
     assert_eq!(c.sesh_with(&cli, "x").unwrap(), ssh);
     assert!(has(&ssh, "setenv C=q\""), "{ssh:?}");
+}
+
+/// The system's own /etc/ssh/ssh_config (Debian's has an Include of
+/// ssh_config.d, SendEnv, HashKnownHosts and GSSAPI lines) parses and
+/// resolves as ssh -G reads it.
+#[test]
+fn system_config_parses() {
+    let Ok(text) = std::fs::read_to_string("/etc/ssh/ssh_config") else {
+        return; // no system file on this machine: nothing to compare
+    };
+    let c = config(&text);
+    c.same(&[], "x");
 }

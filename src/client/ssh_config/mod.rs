@@ -265,6 +265,7 @@ impl Walk<'_, '_> {
         for entry in entries {
             match entry {
                 Entry::Line(line) => self.line(line, active, never)?,
+                Entry::Bad(error) => return Err(error.clone()),
                 Entry::Include(files) => {
                     for file in files {
                         let outer = *active;
@@ -319,6 +320,7 @@ fn collect_notes(file: &ConfigFile, notes: &mut Vec<String>) {
                 }
             }
             Entry::Include(files) => files.iter().for_each(|f| collect_notes(f, notes)),
+            Entry::Bad(_) => {}
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Line {
 pub enum Entry {
     Line(Line),
     Include(Vec<ConfigFile>),
+    /// A line ssh refuses whatever the state: reported when reached.
+    Bad(ConfigError),
 }
 
 /// One file's entries.
@@ -85,15 +87,19 @@ pub fn read_file(
     let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
     let mut entries = Vec::new();
     for (index, raw) in text.lines().enumerate() {
-        let Some(line) = split_line(raw, &name, index + 1)? else {
-            continue;
+        // A bad line is kept as an error where it stands: ssh reports it
+        // when it reaches it, after the lines before it (an earlier bad
+        // keyword is the error it names first).
+        let entry = match split_line(raw, &name, index + 1) {
+            Ok(None) => continue,
+            Ok(Some(line)) if line.keyword == "include" => match include(&line, origin, roots, depth) {
+                Ok(files) => Entry::Include(files),
+                Err(e) => Entry::Bad(e),
+            },
+            Ok(Some(line)) => Entry::Line(line),
+            Err(e) => Entry::Bad(e),
         };
-        if line.keyword == "include" {
-            let files = include(&line, origin, roots, depth)?;
-            entries.push(Entry::Include(files));
-        } else {
-            entries.push(Entry::Line(line));
-        }
+        entries.push(entry);
     }
     Ok(Some(ConfigFile {
         path: path.to_path_buf(),
