@@ -6,10 +6,10 @@
 //! inactive blocks, since ssh refuses a bad value wherever it is.
 
 use super::ConfigError;
+use super::args::{agent_path, canonicalize, check_file_list, choice, single};
 use super::jump::JumpSpec;
 use super::keywords::Kw;
 use super::parse::Line;
-use super::tokens;
 use super::values::{self, ControlMaster, ControlPersist, LogLevel, RequestTty, StrictHostKeyChecking};
 
 /// An IdentityFile or CertificateFile entry as written (ssh -G prints it
@@ -55,40 +55,10 @@ pub struct Partial {
 
 /// ssh's `SSH_MAX_IDENTITY_FILES` and `SSH_MAX_CERTIFICATE_FILES`.
 const MAX_FILES: usize = 100;
-/// ssh's `SSH_MAX_HOSTS_FILES`.
-const MAX_HOSTS_FILES: usize = 32;
 
 fn set<T>(slot: &mut Option<T>, active: bool, value: T) {
     if active && slot.is_none() {
         *slot = Some(value);
-    }
-}
-
-/// The single argument of a one-value keyword.
-fn single(line: &Line) -> Result<&str, ConfigError> {
-    match line.args.as_slice() {
-        [a] if !a.is_empty() => Ok(a.as_str()),
-        [] | [_] => Err(line.error("missing argument")),
-        _ => Err(extra(line)),
-    }
-}
-
-fn extra(line: &Line) -> ConfigError {
-    line.error(format!("keyword {} extra arguments at end of line", line.keyword))
-}
-
-/// The single argument parsed by `parse`; ssh's "unsupported option" else.
-fn choice<T>(line: &Line, parse: fn(&str) -> Option<T>) -> Result<T, ConfigError> {
-    let arg = single(line)?;
-    parse(arg).ok_or_else(|| line.error(format!("unsupported option \"{arg}\"")))
-}
-
-/// CanonicalizeHostname: whether it is anything but `no`.
-fn canonicalize(arg: &str) -> Option<bool> {
-    match arg.to_ascii_lowercase().as_str() {
-        "yes" | "true" | "always" => Some(true),
-        "no" | "false" => Some(false),
-        _ => None,
     }
 }
 
@@ -302,36 +272,5 @@ pub fn add_path(list: &mut Vec<PathEntry>, path: &str, user_provided: bool) -> R
         return Err(format!("too many identity files specified (max {MAX_FILES})"));
     }
     list.push(entry);
-    Ok(())
-}
-
-/// IdentityAgent's argument, checked as ssh checks it at parse time: every
-/// `${VAR}` set, and a legacy `$VAR` a valid name.
-fn agent_path(line: &Line) -> Result<&str, ConfigError> {
-    let arg = single(line)?;
-    tokens::check_dollar(arg).map_err(|_| line.error(format!("invalid environment expansion {arg}")))?;
-    if let Some(name) = arg.strip_prefix('$').filter(|n| !n.starts_with('{'))
-        && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    {
-        return Err(line.error(format!("invalid environment name {arg}")));
-    }
-    Ok(arg)
-}
-
-/// `parse_char_array`: no empty entry, `none` only alone, at most 32.
-fn check_file_list(line: &Line) -> Result<(), ConfigError> {
-    let args = &line.args;
-    if args.iter().any(String::is_empty) {
-        return Err(line.error(format!("keyword {} empty argument", line.keyword)));
-    }
-    if args.len() > 1 && args.iter().any(|a| a.eq_ignore_ascii_case("none")) {
-        return Err(line.error(format!(
-            "keyword {} \"none\" argument must appear alone",
-            line.keyword
-        )));
-    }
-    if args.len() > MAX_HOSTS_FILES {
-        return Err(line.error(format!("too many {} entries", line.keyword)));
-    }
     Ok(())
 }
