@@ -387,6 +387,9 @@ fn other_refusals() {
     config("Include @DIR@/config\n").both_refuse(&[], "x");
     config("User a\n").both_refuse(&["-o", "Host=x"], "x");
     config("User a\n").both_refuse(&["-J", "a", "-J", "b"], "x");
+    config("User a\n").both_refuse(&["-J", "-oProxyCommand=x"], "x");
+    config("User a\n").both_refuse(&["-J", "j1,a;b"], "x");
+    config("User a\n").both_refuse(&["-o", "ProxyCommand=nc %h %p", "-J", "j"], "x");
     let missing = Corpus::new(&[]);
     missing.both_refuse(&[], "x");
 }
@@ -501,4 +504,22 @@ fn system_config_parses() {
     };
     let c = config(&text);
     c.same(&[], "x");
+}
+
+/// Less common forms: `Host=`, CRLF line ends, `Port ssh`, zero times,
+/// `IdentityFile none`, `~user` paths, SendEnv removal then re-adding,
+/// `-o IgnoreUnknown` before an unknown `-o`, `%C` in Match exec.
+#[test]
+fn less_common_forms() {
+    let c = Corpus::new(&[
+        ("flag", ""),
+        (
+            "config",
+            "Host=a b\r\n  Port ssh\r\n  ConnectTimeout 0\r\n  IdentityFile none\r\nHost *\r\n  UserKnownHostsFile ~root/kh\r\n  SendEnv A* B\r\n  SendEnv -A* AB\r\n  ControlPersist yes\r\nMatch exec \"test -n %C && test -f @DIR@/flag\"\r\n  User hashed\r\n",
+        ),
+    ]);
+    c.same(&[], "a");
+    c.same(&[], "c");
+    c.same(&["-o", "IgnoreUnknown=foo*", "-o", "foobar=1"], "c");
+    c.same(&["-o", "ControlPersist=no", "-o", "ServerAliveCountMax=1"], "c");
 }

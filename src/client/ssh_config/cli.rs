@@ -149,8 +149,9 @@ fn jump(spec: &str, so_far: &mut Partial) -> Result<(), ConfigError> {
     if so_far.proxy_command.is_some() {
         return Err(ConfigError::plain("cannot specify -J with ProxyCommand"));
     }
-    let parsed =
-        JumpSpec::parse(spec).map_err(|_| ConfigError::plain(format!("invalid -J argument {spec:?}")))?;
+    let parsed = JumpSpec::parse(spec)
+        .and_then(|parsed| parsed.check_strict().map(|()| parsed))
+        .map_err(|e| ConfigError::plain(format!("invalid -J argument {spec:?}: {e}")))?;
     so_far.set_jump(parsed, true);
     Ok(())
 }

@@ -38,6 +38,20 @@ impl JumpSpec {
         Ok(Self::Hops { extra, last })
     }
 
+    /// `-J`'s extra checks (`ssh_valid_hostname`, `ssh_valid_ruser`): no
+    /// shell metacharacters, nothing that could pass for an option.
+    pub fn check_strict(&self) -> Result<(), String> {
+        for hop in self.hops() {
+            if !valid_hostname(&hop.host) {
+                return Err(format!("invalid hostname \"{}\"", hop.host));
+            }
+            if let Some(user) = hop.user.as_deref().filter(|u| !valid_user(u)) {
+                return Err(format!("invalid username \"{user}\""));
+            }
+        }
+        Ok(())
+    }
+
     /// All hops, first hop (the one dialled) first; empty for `none`.
     pub fn hops(&self) -> Vec<Hop> {
         match self {
@@ -76,6 +90,24 @@ impl JumpSpec {
             }
         }
     }
+}
+
+fn valid_hostname(host: &str) -> bool {
+    !host.starts_with('-')
+        && !host
+            .chars()
+            .any(|c| "'`\"$\\;&<>|(){},".contains(c) || c.is_whitespace() || c.is_control())
+}
+
+fn valid_user(user: &str) -> bool {
+    let chars: Vec<char> = user.chars().collect();
+    !user.starts_with('-')
+        && !user.ends_with('\\')
+        && chars.iter().enumerate().all(|(i, &c)| {
+            !c.is_control()
+                && !"'`\";&<>|(){}".contains(c)
+                && !(c.is_whitespace() && chars.get(i + 1) == Some(&'-'))
+        })
 }
 
 /// Parses a comma-separated list of hops, first hop first.
@@ -181,6 +213,9 @@ mod tests {
         assert!(JumpSpec::parse("host:0").is_err());
         assert!(JumpSpec::parse("a,,b").is_err());
         assert!(JumpSpec::parse("ssh://h/path").is_err());
+        assert!(JumpSpec::parse("-x").unwrap().check_strict().is_err());
+        assert!(JumpSpec::parse("a;b").unwrap().check_strict().is_err());
+        assert!(JumpSpec::parse("u$er@h,j2").unwrap().check_strict().is_ok());
     }
 
     proptest! {
