@@ -101,13 +101,11 @@ fn valid_hostname(host: &str) -> bool {
 
 fn valid_user(user: &str) -> bool {
     let chars: Vec<char> = user.chars().collect();
-    !user.starts_with('-')
-        && !user.ends_with('\\')
-        && chars.iter().enumerate().all(|(i, &c)| {
-            !c.is_control()
-                && !"'`\";&<>|(){}".contains(c)
-                && !(c.is_whitespace() && chars.get(i + 1) == Some(&'-'))
-        })
+    // No control or shell characters, no `-` after a space, no final `\`.
+    let bad = |(i, &c): (usize, &char)| {
+        c.is_control() || "'`\";&<>|(){}".contains(c) || (c.is_whitespace() && chars.get(i + 1) == Some(&'-'))
+    };
+    !user.starts_with('-') && !user.ends_with('\\') && !chars.iter().enumerate().any(bad)
 }
 
 /// Parses a comma-separated list of hops, first hop first.
