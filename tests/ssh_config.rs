@@ -523,3 +523,95 @@ fn less_common_forms() {
     c.same(&["-o", "IgnoreUnknown=foo*", "-o", "foobar=1"], "c");
     c.same(&["-o", "ControlPersist=no", "-o", "ServerAliveCountMax=1"], "c");
 }
+
+/// Line templates for random configurations; `{}` takes a pattern.
+const TEMPLATES: &[&str] = &[
+    "Host {}",
+    "Host {} !web1",
+    "Match host {}",
+    "Match originalhost {}",
+    "Match !host {} user bob",
+    "Match final host {}",
+    "Match canonical",
+    "HostName %h.example.com",
+    "HostName Real1",
+    "User bob",
+    "User alice",
+    "Port 2201",
+    "Port 2202",
+    "IdentityFile ~/.ssh/{}",
+    "CertificateFile ~/c",
+    "SendEnv LANG LC_*",
+    "SendEnv -LC_*",
+    "SetEnv A=1 B=2",
+    "SetEnv C=3",
+    "ProxyJump alice@j1:2200,j2",
+    "ProxyJump none",
+    "ProxyCommand nc %h %p",
+    "ProxyCommand none",
+    "UserKnownHostsFile ~/kh %d/kh_%h",
+    "ControlPath ~/.ssh/cm-%C-%h",
+    "StrictHostKeyChecking accept-new",
+    "ConnectTimeout 10",
+    "CanonicalizeHostname yes",
+    "HostKeyAlias Alias1",
+    "ServerAliveInterval 1m",
+    "Include inc/*.conf",
+    "Match exec \"test %h = web1\"",
+    "IgnoreUnknown Foo*",
+    "FooBar yes",
+    "BatchMode yes",
+    "RequestTTY force",
+];
+/// Command lines for random configurations.
+const ARG_SETS: &[&[&str]] = &[
+    &[],
+    &["-p", "3000"],
+    &["-l", "carol", "-o", "User=dave"],
+    &["-o", "ProxyCommand=none"],
+    &["-J", "hop1"],
+    &["-o", "ProxyJump=none"],
+    &["-o", "HostName=%h.cli"],
+    &["-o", "IdentityFile=~/cli_key", "-o", "SendEnv=CLI"],
+];
+const PATTERNS: &[&str] = &[
+    "*",
+    "web*",
+    "web1",
+    "WEB1",
+    "*.example.com",
+    "real1",
+    "db?",
+    "w*,!web2",
+];
+const LABELS: &[&str] = &["web1", "web2", "WEB1", "db1", "real1"];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Random configurations built from the templates resolve to what
+    /// ssh -G prints, for every label.
+    #[test]
+    fn random_configurations(
+        lines in proptest::collection::vec((0..TEMPLATES.len(), 0..PATTERNS.len()), 1..14),
+        args in 0..ARG_SETS.len(),
+    ) {
+        let text: String = lines
+            .iter()
+            .map(|&(t, p)| format!("{}\n", TEMPLATES[t].replace("{}", PATTERNS[p])))
+            .collect();
+        let c = Corpus::new(&[
+            ("config", &text),
+            ("home/.ssh/inc/a.conf", "Host web*\n  Port 2301\nMatch host real1\n  User included\n"),
+        ]);
+        let args = ARG_SETS[args];
+        for label in LABELS {
+            let ssh = c.ssh(args, label);
+            let sesh = c.sesh(args, label);
+            match (ssh, sesh) {
+                (Ok(ssh), Ok(sesh)) => proptest::prop_assert_eq!(sesh, ssh, "config:\n{}args {:?} label {}", text, args, label),
+                (Err(_), Err(_)) => {}
+                (ssh, sesh) => proptest::prop_assert!(false, "config:\n{}args {:?} label {}: ssh {:?} sesh {:?}", text, args, label, ssh, sesh),
+            }
+        }
+    }
+}
