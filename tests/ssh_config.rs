@@ -615,3 +615,45 @@ proptest::proptest! {
         }
     }
 }
+
+/// What ssh -G prints raw is expanded at use: a real `ssh -v` run (with a
+/// ProxyCommand that fails at once, so nothing connects) logs the expanded
+/// ProxyCommand and identity files, and the library's expansions match.
+#[test]
+fn use_time_expansions_match_ssh_v() {
+    let c = config(
+        "Host box\n  HostName Real.Example\n  User bob\n  Port 2200\n  HostKeyAlias KA\n  ProxyCommand false %h %p %r %n %k %% # c\n  IdentityFile ~/id_%h_%r\n  IdentityFile %d/.ssh/%u-%i-%L\n",
+    );
+    let out = Command::new("ssh")
+        .env("HOME", c.home())
+        .args(["-v", "-o", "BatchMode=yes", "-F"])
+        .arg(c.path("config"))
+        .args(["box", "true"])
+        .output()
+        .expect("run ssh");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let ssh_proxy = log
+        .lines()
+        .find_map(|l| l.strip_prefix("debug1: Executing proxy command: exec "))
+        .expect("ssh logged its proxy command");
+    let ssh_identities: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("debug1: identity file "))
+        .filter_map(|l| l.strip_suffix(" type -1"))
+        .filter(|l| !l.ends_with("-cert"))
+        .collect();
+    let mut sources = Sources::from_environment(Some(c.path("config"))).unwrap();
+    sources.env_home = c.home();
+    let options = SshConfig::load(&sources)
+        .unwrap()
+        .resolve("box", &CommandLine::default())
+        .unwrap();
+    assert_eq!(options.proxy_command().unwrap().as_deref(), Some(ssh_proxy));
+    let ours: Vec<String> = options
+        .identity_paths()
+        .unwrap()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(ours, ssh_identities);
+}
