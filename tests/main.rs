@@ -23,3 +23,4 @@ mod serve_russh;
 mod serve_signal_state;
 mod serve_strict_modes;
 mod soak;
+mod ssh_config;
