@@ -195,13 +195,20 @@ pub struct ExecArgs {
     #[arg(long, value_name = "NAME[=VALUE]")]
     pub env: Vec<String>,
 
-    /// Time allowed to connect and finish the SSH handshake
-    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = crate::duration::parse)]
-    pub connect_timeout: Duration,
+    /// Time allowed to connect and finish the SSH handshake (ConnectTimeout)
+    /// [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub connect_timeout: Option<Duration>,
 
-    /// Keepalive interval; three unanswered probes end the session (0 turns them off)
-    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = crate::duration::parse)]
-    pub keepalive: Duration,
+    /// Keepalive interval (ServerAliveInterval); ServerAliveCountMax (3)
+    /// unanswered probes end the session (0 turns them off) [default: 15s]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub keepalive: Option<Duration>,
+
+    /// Print the effective configuration for TARGET as `ssh -G` does (the
+    /// keywords sesh honours) and exit
+    #[arg(short = 'G')]
+    pub show_config: bool,
 
     /// Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
@@ -241,17 +248,48 @@ pub struct AccessArgs {
     #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub identity: Vec<PathBuf>,
 
-    /// Known hosts file [default: ~/.ssh/known_hosts]
+    /// Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub known_hosts: Option<PathBuf>,
 
     /// Trust and remember the host key of a host not yet in known_hosts
+    /// (StrictHostKeyChecking accept-new)
     #[arg(long)]
     pub accept_new: bool,
 
     /// Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written
     #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
     pub host_key: Option<String>,
+
+    /// Reach the target through these jump hosts, the first dialled first
+    /// (`none`: directly; ProxyJump). Each hop is looked up in the ssh_config
+    /// files on its own: -i, -o, -l, -p, --known-hosts and --host-key are for
+    /// the target only
+    #[arg(
+        short = 'J',
+        long = "jump",
+        value_name = "[USER@]HOST[:PORT],...",
+        value_hint = ValueHint::Hostname
+    )]
+    pub jump: Option<String>,
+
+    /// ssh_config file to read instead of ~/.ssh/config and
+    /// /etc/ssh/ssh_config (`none`: no file)
+    #[arg(short = 'F', value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config_file: Option<PathBuf>,
+
+    /// An ssh_config option (KEY=VALUE, as in the file), ahead of the files;
+    /// repeatable, the first value wins
+    #[arg(short = 'o', value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+
+    /// User to log in as (User); as in ssh, it wins over a user@ in the target
+    #[arg(short = 'l', value_name = "USER")]
+    pub login: Option<String>,
+
+    /// Port to connect to (Port); as in ssh, it wins over a :PORT in the target
+    #[arg(short = 'p', value_name = "PORT")]
+    pub port: Option<String>,
 }
 
 fn parse_fingerprint(text: &str) -> Result<String, String> {

@@ -24,6 +24,13 @@ fn main() -> ExitCode {
             sesh::logging::init(args.verbosity, "warn");
             sesh::rlimit::raise_open_files();
             let plan = match Plan::from_args(args) {
+                Ok(Plan::Show(lines)) => {
+                    for line in lines {
+                        sesh::say_out!("{line}");
+                    }
+                    let _ = std::io::stdout().flush();
+                    return ExitCode::SUCCESS;
+                }
                 Ok(plan) => plan,
                 Err(why) => return fail(&why),
             };
@@ -35,6 +42,7 @@ fn main() -> ExitCode {
                 match plan {
                     Plan::One(config) => sesh::client::execute(&config).await,
                     Plan::Many(hosts, options) => sesh::client::fanout::run(hosts, options).await,
+                    Plan::Show(_) => unreachable!("shown before the runtime starts"),
                 }
             });
             let _ = std::io::stdout().flush();

@@ -151,6 +151,9 @@ impl Peers {
     pub fn sesh_options(&self) -> Vec<String> {
         let path = |name: &str| self.dir.path().join(name).display().to_string();
         vec![
+            // No ssh_config of this machine (the same as ssh's -F /dev/null).
+            "-F".into(),
+            "none".into(),
             "-i".into(),
             path("id"),
             "--known-hosts".into(),

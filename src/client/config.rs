@@ -3,7 +3,9 @@
 use std::os::unix::ffi::OsStrExt;
 
 use super::fanout::{FanoutOptions, Mode};
-use super::{Destination, ExecConfig};
+use super::ExecConfig;
+use super::resolve::{Resolver, Typed};
+use super::ssh_config::values::RequestTty;
 use crate::cli::ExecArgs;
 
 /// What `sesh exec` was asked to do.
@@ -11,6 +13,8 @@ pub enum Plan {
     One(Box<ExecConfig>),
     /// Many hosts, each with its label (the target as given) and config.
     Many(Vec<(String, ExecConfig)>, FanoutOptions),
+    /// `-G`: the effective configuration's lines, to print.
+    Show(Vec<String>),
 }
 
 impl Plan {
@@ -24,12 +28,16 @@ impl Plan {
             labels.extend(super::hosts::read_file(file)?);
         }
         let many = !args.hosts.is_empty() || args.hosts_file.is_some();
+        let resolver = resolver(args)?;
         if !many {
             if args.json || args.output_dir.is_some() || args.no_prefix || args.fail_fast {
                 return Err("--json, --output-dir, --no-prefix and --fail-fast need -H or --hosts".into());
             }
             let (target, command) = args.words.split_first().expect("clap requires words");
             let target = target.to_str().ok_or("the target is not valid UTF-8")?;
+            if args.show_config {
+                return Ok(Plan::Show(resolver.show(target)?));
+            }
             // `TARGET -- COMMAND`: clap keeps a `--` that follows the first
             // word of a trailing argument list; it separates, it is no word.
             let command = match command.split_first() {
@@ -39,7 +47,11 @@ impl Plan {
             if command.is_empty() {
                 return Err("no command given: sesh exec TARGET COMMAND...".into());
             }
-            return Ok(Plan::One(Box::new(ExecConfig::from_args(args, target, command)?)));
+            let config = ExecConfig::from_args(args, &resolver, target, command, true)?;
+            return Ok(Plan::One(Box::new(config)));
+        }
+        if args.show_config {
+            return Err("-G shows one target: sesh exec -G TARGET".into());
         }
         if labels.is_empty() {
             return Err("the host list is empty".into());
@@ -60,7 +72,9 @@ impl Plan {
         }
         let configs = labels
             .into_iter()
-            .map(|label| ExecConfig::from_args(args, &label, &args.words).map(|config| (label, config)))
+            .map(|label| {
+                ExecConfig::from_args(args, &resolver, &label, &args.words, false).map(|config| (label, config))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mode = match (&args.output_dir, args.json, args.no_prefix) {
             (Some(dir), _, _) => Mode::Files(dir.clone()),
@@ -78,28 +92,70 @@ impl Plan {
     }
 }
 
+/// The run's configuration, with `sesh exec`'s own flags as keywords:
+/// `--env` as one SetEnv line, `-t` as RequestTTY yes.
+fn resolver(args: &ExecArgs) -> Result<Resolver, String> {
+    let env = args
+        .env
+        .iter()
+        .map(|spec| env_pair(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let typed = Typed {
+        connect_timeout: args.connect_timeout,
+        keepalive: args.keepalive,
+    };
+    Resolver::new(&args.access, typed, |cli| {
+        cli.set_env(env.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        if args.tty {
+            cli.option("RequestTTY", "yes");
+        }
+    })
+}
+
 impl ExecConfig {
-    /// The config for one target of `sesh exec`.
-    pub fn from_args(args: &ExecArgs, target: &str, command: &[std::ffi::OsString]) -> Result<Self, String> {
-        let mut destination = Destination::from_access(target, &args.access)?;
-        destination.connect_timeout = args.connect_timeout;
-        destination.keepalive = (!args.keepalive.is_zero()).then_some(args.keepalive);
+    /// The config for one target of `sesh exec`; `one` when it is the
+    /// only one (RequestTTY may then ask for a pty).
+    pub fn from_args(
+        args: &ExecArgs,
+        resolver: &Resolver,
+        target: &str,
+        command: &[std::ffi::OsString],
+        one: bool,
+    ) -> Result<Self, String> {
+        let options = resolver.options(target)?;
+        let destination = resolver.destination(target)?;
+        let pty = args.tty
+            || (one
+                && match options.request_tty {
+                    RequestTty::Force => true,
+                    RequestTty::Yes => super::terminal::stdin_is_terminal(),
+                    RequestTty::No | RequestTty::Auto => false,
+                });
         Ok(Self {
             destination,
             command: join_words(command),
             stdin: !args.no_stdin,
-            pty: args.tty,
-            env: args
-                .env
-                .iter()
-                .map(|spec| env_pair(spec))
-                .collect::<Result<_, _>>()?,
+            pty,
+            env: remote_env(&options.send_env, &options.set_env),
             timeout: args.timeout,
             kill_after: args.kill_after,
             status_json: args.status_json.clone(),
             verbose: args.verbosity.verbose > 0,
         })
     }
+}
+
+/// The variables to send: local ones whose names match a SendEnv pattern
+/// (in the environment's order), then the SetEnv entries.
+fn remote_env(send_env: &[String], set_env: &[String]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| send_env.iter().any(|p| crate::pattern::matches(p, name)))
+        .collect();
+    env.extend(set_env.iter().map(|entry| match entry.split_once('=') {
+        Some((name, value)) => (name.to_string(), value.to_string()),
+        None => (entry.clone(), String::new()),
+    }));
+    env
 }
 
 /// The words joined with single spaces, bytes as they are.
@@ -133,8 +189,13 @@ fn env_pair(spec: &str) -> Result<(String, String), String> {
 mod tests {
     use super::*;
 
+    /// The plan for `line`, with `-F none` after `exec` so no file of this
+    /// machine takes part.
     fn plan(line: &[&str]) -> Plan {
         use clap::Parser;
+        let mut line = line.to_vec();
+        line.insert(2, "-F");
+        line.insert(3, "none");
         let cli = crate::cli::Cli::try_parse_from(line).unwrap();
         let crate::cli::Command::Exec(args) = cli.command else {
             panic!("not exec")

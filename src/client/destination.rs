@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::host_key::Policy;
+use super::resolve::Resolver;
 use super::target::Target;
 use crate::cli::AccessArgs;
 
@@ -30,6 +31,8 @@ pub struct Destination {
     /// Applies to each hop on its own, as OpenSSH's ConnectTimeout does.
     pub connect_timeout: Duration,
     pub keepalive: Option<Duration>,
+    /// Unanswered keepalives that end the connection (ServerAliveCountMax).
+    pub keepalive_max: usize,
 }
 
 /// How the byte stream that carries the SSH connection is opened.
@@ -40,37 +43,10 @@ pub enum Route {
 }
 
 impl Destination {
-    /// The destination `label` names, with the login and trust settings of
-    /// `access` and the default timeouts.
+    /// The destination `label` names, looked up in the ssh_config files
+    /// of `access` with its flags (`sesh test TARGET`).
     pub fn from_access(label: &str, access: &AccessArgs) -> Result<Self, String> {
-        let local_user = local_user()?;
-        let target = Target::parse(label, &local_user)?;
-        let home = crate::home_dir().map_err(|e| format!("{e}"))?;
-        let known_hosts = access
-            .known_hosts
-            .clone()
-            .unwrap_or_else(|| home.join(".ssh/known_hosts"));
-        let host_keys = match (&access.host_key, access.accept_new) {
-            (Some(pin), _) => Policy::Pin(pin.clone()),
-            (None, true) => Policy::AcceptNew { known_hosts },
-            (None, false) => Policy::Strict { known_hosts },
-        };
-        let explicit_identities = !access.identity.is_empty();
-        let identities = if explicit_identities {
-            access.identity.clone()
-        } else {
-            super::auth::default_identities(&home)
-        };
-        Ok(Self {
-            label: label.to_string(),
-            target,
-            route: Route::Tcp,
-            identities,
-            explicit_identities,
-            host_keys,
-            connect_timeout: CONNECT_TIMEOUT,
-            keepalive: Some(KEEPALIVE),
-        })
+        Resolver::new(access, Default::default(), |_| {})?.destination(label)
     }
 }
 

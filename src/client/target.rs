@@ -12,9 +12,28 @@ pub struct Target {
     pub port: u16,
 }
 
+/// A target as typed: the user and port only when given (ssh_config's
+/// lookup fills in the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parts {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
 impl Target {
     /// Parses `text`; `default_user` fills in a missing user.
     pub fn parse(text: &str, default_user: &str) -> Result<Self, String> {
+        let parts = Self::parts(text)?;
+        Ok(Self {
+            user: parts.user.unwrap_or_else(|| default_user.to_string()),
+            host: parts.host,
+            port: parts.port.unwrap_or(22),
+        })
+    }
+
+    /// Splits `text` into what it gives: user, host, port.
+    pub fn parts(text: &str) -> Result<Parts, String> {
         let bad = |why: &str| format!("invalid target {text:?}: {why}");
         let rest = text.strip_prefix("ssh://").unwrap_or(text);
         let rest = if text.starts_with("ssh://") {
@@ -25,7 +44,7 @@ impl Target {
         let (user, hostport) = match rest.rsplit_once('@') {
             Some((user, hostport)) if !user.is_empty() => (user.to_string(), hostport),
             Some(_) => return Err(bad("empty user name")),
-            None => (default_user.to_string(), rest),
+            None => (String::new(), rest),
         };
         let (host, port) = if let Some(bracketed) = hostport.strip_prefix('[') {
             let (host, after) = bracketed.split_once(']').ok_or_else(|| bad("missing ']'"))?;
@@ -67,14 +86,14 @@ impl Target {
             return Err(bad("bad user name"));
         }
         let port = match port {
-            None => 22,
+            None => None,
             Some(port) => match port.parse::<u16>() {
-                Ok(port) if port > 0 => port,
+                Ok(port) if port > 0 => Some(port),
                 _ => return Err(bad(&format!("bad port {port:?}"))),
             },
         };
-        Ok(Self {
-            user,
+        Ok(Parts {
+            user: Some(user).filter(|u| !u.is_empty()),
             host: host.to_string(),
             port,
         })

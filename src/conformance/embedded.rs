@@ -51,6 +51,13 @@ impl Embedded {
                 known_hosts: None,
                 accept_new: false,
                 host_key: Some(fingerprint),
+                jump: None,
+                // The embedded server is reached as it is: no ssh_config
+                // file may send it elsewhere.
+                config_file: Some("none".into()),
+                options: Vec::new(),
+                login: None,
+                port: None,
             },
             stop,
             task,

@@ -16,8 +16,21 @@ use std::time::{Duration, Instant};
 /// The sesh binary running `subcommand`, cut off from the surroundings:
 /// HOME and XDG_RUNTIME_DIR are an empty private directory of this test
 /// process (so nobody's `~/.ssh`, agent or sockets leak in) and no agent
-/// socket is inherited. A test that needs files in HOME sets its own.
+/// socket is inherited. `exec` and `test` also get `-F none`: the machine's
+/// /etc/ssh/ssh_config (Debian's sets `SendEnv LANG LC_*` and
+/// `HashKnownHosts yes`) must not change what a test sees. Tests of
+/// configuration reading use [`sesh_reading_config`].
 pub fn sesh(subcommand: &str) -> Command {
+    let mut command = sesh_reading_config(subcommand);
+    if matches!(subcommand, "exec" | "test") {
+        command.args(["-F", "none"]);
+    }
+    command
+}
+
+/// Like [`sesh`], but reading the configuration files as a user's sesh
+/// does: the test's own HOME (`~/.ssh/config`) or `-F`, and the system file.
+pub fn sesh_reading_config(subcommand: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sesh"));
     isolate(&mut command);
     command.arg(subcommand);

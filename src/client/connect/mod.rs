@@ -96,7 +96,7 @@ fn russh_config(dest: &Destination) -> Arc<client::Config> {
         // A quiet command must never be cut off; keepalives find dead peers.
         inactivity_timeout: None,
         keepalive_interval: dest.keepalive,
-        keepalive_max: 3,
+        keepalive_max: dest.keepalive_max,
         nodelay: true,
         preferred: crate::transport::preferred(),
         ..Default::default()

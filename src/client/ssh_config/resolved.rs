@@ -35,6 +35,8 @@ pub struct Options {
     pub port: u16,
     /// As written; ssh's default list when none was configured.
     pub identity_files: Vec<PathEntry>,
+    /// Some IdentityFile was configured (`identity_files` is not the default list).
+    pub identity_files_set: bool,
     pub certificate_files: Vec<PathEntry>,
     pub identities_only: bool,
     /// Expanded; `none` and `SSH_AUTH_SOCK` as written.
@@ -49,6 +51,8 @@ pub struct Options {
     pub connect_timeout: Option<u32>,
     /// Seconds; 0 is off.
     pub server_alive_interval: u32,
+    /// ServerAliveInterval was set (not a default, Debian's BatchMode one included).
+    pub server_alive_interval_set: bool,
     pub server_alive_count_max: u32,
     /// Name patterns of local variables to send.
     pub send_env: Vec<String>,
@@ -129,6 +133,8 @@ pub(super) fn finish(
         user,
         port,
         identity_files: identity_files(&so_far),
+        identity_files_set: !so_far.identity_files.is_empty(),
+        server_alive_interval_set: so_far.server_alive_interval.is_some(),
         proxy: proxy(&so_far),
         certificate_files: so_far.certificate_files,
         identities_only: so_far.identities_only.unwrap_or(false),
