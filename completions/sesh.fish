@@ -54,29 +54,40 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -l hosts -d 'Run on the 
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l parallel -d 'With many hosts: sessions at once' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l output-dir -d 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing' -r -f -a "(__fish_complete_directories)"
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l known-hosts -d 'Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly; ProxyJump). Each hop is looked up in the ssh_config files on its own: -i, -o, -l, -p, --known-hosts and --host-key are for the target only' -r -f -a "(__fish_print_hostnames)"
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s F -d 'ssh_config file to read instead of ~/.ssh/config and /etc/ssh/ssh_config (`none`: no file)' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s o -d 'An ssh_config option (KEY=VALUE, as in the file), ahead of the files; repeatable, the first value wins' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s l -d 'User to log in as (User); as in ssh, it wins over a user@ in the target' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s p -d 'Port to connect to (Port); as in ssh, it wins over a :PORT in the target' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l timeout -d 'Stop the remote command after this long: TERM, then KILL after --kill-after; exit 124' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l kill-after -d 'Time between TERM and KILL when --timeout expires' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l env -d 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts' -r
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -l connect-timeout -d 'Time allowed to connect and finish the SSH handshake' -r
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -l keepalive -d 'Keepalive interval; three unanswered probes end the session (0 turns them off)' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l connect-timeout -d 'Time allowed to connect and finish the SSH handshake (ConnectTimeout) [default: 30s]' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l keepalive -d 'Keepalive interval (ServerAliveInterval); ServerAliveCountMax (3) unanswered probes end the session (0 turns them off) [default: 15s]' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l status-json -d 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l no-prefix -d 'With many hosts: print lines without the `host: ` prefix'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l json -d 'With many hosts: newline-delimited JSON events on stdout (output lines, one record per host, a summary)'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l fail-fast -d 'With many hosts: at the first failure, start no more hosts and hang up the running ones'
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts (StrictHostKeyChecking accept-new)'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s n -d 'Send no stdin: the remote command reads end of file at once'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s t -d 'Run the command in a pty, with the local terminal in raw mode'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s G -d 'Print the effective configuration for TARGET as `ssh -G` does (the keywords sesh honours) and exit'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
-complete -c sesh -n "__fish_sesh_using_subcommand test" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l known-hosts -d 'Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly; ProxyJump). Each hop is looked up in the ssh_config files on its own: -i, -o, -l, -p, --known-hosts and --host-key are for the target only' -r -f -a "(__fish_print_hostnames)"
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s F -d 'ssh_config file to read instead of ~/.ssh/config and /etc/ssh/ssh_config (`none`: no file)' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s o -d 'An ssh_config option (KEY=VALUE, as in the file), ahead of the files; repeatable, the first value wins' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s l -d 'User to log in as (User); as in ssh, it wins over a user@ in the target' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s p -d 'Port to connect to (Port); as in ssh, it wins over a :PORT in the target' -r
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l only -d 'Run only these checks (comma-separated names; see the table)' -r
-complete -c sesh -n "__fish_sesh_using_subcommand test" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts'
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts (StrictHostKeyChecking accept-new)'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l json -d 'Print one JSON report on stdout instead of the table'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s q -l quiet -d 'Only errors on stderr'

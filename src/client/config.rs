@@ -2,8 +2,8 @@
 
 use std::os::unix::ffi::OsStrExt;
 
-use super::fanout::{FanoutOptions, Mode};
 use super::ExecConfig;
+use super::fanout::{FanoutOptions, Mode};
 use super::resolve::{Resolver, Typed};
 use super::ssh_config::values::RequestTty;
 use crate::cli::ExecArgs;
@@ -73,7 +73,8 @@ impl Plan {
         let configs = labels
             .into_iter()
             .map(|label| {
-                ExecConfig::from_args(args, &resolver, &label, &args.words, false).map(|config| (label, config))
+                ExecConfig::from_args(args, &resolver, &label, &args.words, false)
+                    .map(|config| (label, config))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mode = match (&args.output_dir, args.json, args.no_prefix) {

@@ -49,7 +49,11 @@ impl Resolver {
     /// files) and records the command line; `more` adds the flags only
     /// `sesh exec` has, before `-o`. `Err` is the one line to show
     /// (`FILE line N: message` for a bad file).
-    pub fn new(access: &AccessArgs, typed: Typed, more: impl FnOnce(&mut CommandLine)) -> Result<Self, String> {
+    pub fn new(
+        access: &AccessArgs,
+        typed: Typed,
+        more: impl FnOnce(&mut CommandLine),
+    ) -> Result<Self, String> {
         let home = crate::home_dir().map_err(|e| format!("{e}"))?;
         let mut sources = Sources::from_environment(access.config_file.clone()).map_err(|e| e.to_string())?;
         // `~` and ~/.ssh/config follow $HOME, as every other file sesh
@@ -111,7 +115,10 @@ impl Resolver {
         if let Some(port) = parts.port {
             cli.push(CommandLineArg::Port(port.to_string()));
         }
-        let options = self.config.resolve(&parts.host, &cli).map_err(|e| e.to_string())?;
+        let options = self
+            .config
+            .resolve(&parts.host, &cli)
+            .map_err(|e| e.to_string())?;
         if !self.noted.swap(true, Ordering::Relaxed) {
             for note in &options.notes {
                 tracing::debug!("{note}");
