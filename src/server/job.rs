@@ -1,15 +1,22 @@
-//! The local command of a session: spawned in its own session and process
-//! group with three pipes or one pty, signalled as a group, and its ending
-//! read as an exit status or a signal.
+//! What runs behind a session channel, a "job": a local command (spawned
+//! in its own session and process group with three pipes or one pty,
+//! signalled as a group, its ending read as an exit status or a signal) or
+//! a builtin service running in this process (SFTP). The session sees one
+//! shape for both: streams, a future that ends with the job, and a way to
+//! stop it, so its ordering and hang-up rules apply to either unchanged.
 
 use std::ffi::OsString;
+use std::future::Future;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
 
 use super::pty::{self, PtyMaster, WindowSize};
 
@@ -27,27 +34,85 @@ pub struct ProcessSpec {
     pub pty: Option<WindowSize>,
 }
 
-/// The child's end of the session's streams.
-pub enum ProcessIo {
-    Pipes {
-        stdin: ChildStdin,
-        stdout: ChildStdout,
-        stderr: ChildStderr,
-    },
+/// What to start for a session.
+#[derive(Debug, Clone)]
+pub enum JobSpec {
+    /// A local command.
+    Process(ProcessSpec),
+    /// The builtin SFTP server, relative paths resolved from `home`.
+    Sftp { home: PathBuf },
+}
+
+/// The job's input, as the session writes it.
+pub type Input = Box<dyn AsyncWrite + Send + Unpin>;
+/// One of the job's outputs, as the session reads it.
+pub type Output = Box<dyn AsyncRead + Send + Unpin>;
+
+/// The job's end of the session's streams.
+pub enum JobIo {
+    Pipes { stdin: Input, stdout: Output, stderr: Output },
     Pty(Arc<PtyMaster>),
 }
 
-/// A running command.
-pub struct Process {
-    pub child: Child,
-    /// The process group the child leads (its pid, after `setsid`).
-    pub pgid: i32,
-    pub io: ProcessIo,
+/// How a job is signalled and stopped.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    /// The process group a command leads (its pid, after `setsid`).
+    Group(i32),
+    /// A builtin: cancelling ends it at its next read or write.
+    Builtin(CancellationToken),
 }
 
-/// Starts the command. Fails only when the system cannot start the program
-/// (a command the shell cannot find is the shell's own 127).
-pub fn spawn(spec: &ProcessSpec) -> io::Result<Process> {
+/// A running job.
+pub struct Job {
+    pub io: JobIo,
+    /// Resolves once the job has ended (a command: reaped).
+    pub wait: Pin<Box<dyn Future<Output = Ending> + Send>>,
+    pub stop: Stop,
+}
+
+impl Stop {
+    /// Sends `signo` to a command's group; a builtin takes no signals.
+    pub fn signal(&self, signo: i32) {
+        if let Stop::Group(pgid) = self {
+            signal_group(*pgid, signo);
+        }
+    }
+
+    /// Hangs the job up: SIGHUP to a command's group, cancellation for a
+    /// builtin. True when a SIGKILL should follow after a grace period.
+    pub fn hang_up(&self) -> bool {
+        match self {
+            Stop::Group(pgid) => {
+                signal_group(*pgid, libc::SIGHUP);
+                true
+            }
+            Stop::Builtin(cancel) => {
+                cancel.cancel();
+                false
+            }
+        }
+    }
+
+    /// Ends the job at once: SIGKILL, or cancellation.
+    pub fn kill(&self) {
+        match self {
+            Stop::Group(pgid) => signal_group(*pgid, libc::SIGKILL),
+            Stop::Builtin(cancel) => cancel.cancel(),
+        }
+    }
+}
+
+/// Starts a job. Fails only when the system cannot start the program (a
+/// command the shell cannot find is the shell's own 127).
+pub fn start(spec: &JobSpec) -> io::Result<Job> {
+    match spec {
+        JobSpec::Process(spec) => spawn(spec),
+        JobSpec::Sftp { home } => Ok(super::sftp::start(home.clone())),
+    }
+}
+
+fn spawn(spec: &ProcessSpec) -> io::Result<Job> {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -96,19 +161,24 @@ pub fn spawn(spec: &ProcessSpec) -> io::Result<Process> {
     let io = match pair {
         // Our copies of the slave are dropped here: once the child's side
         // closes, reading the master reports the end of output.
-        Some(pair) => ProcessIo::Pty(Arc::new(pair.master)),
-        None => ProcessIo::Pipes {
-            stdin: child.stdin.take().expect("stdin was piped"),
-            stdout: child.stdout.take().expect("stdout was piped"),
-            stderr: child.stderr.take().expect("stderr was piped"),
+        Some(pair) => JobIo::Pty(Arc::new(pair.master)),
+        None => JobIo::Pipes {
+            stdin: Box::new(child.stdin.take().expect("stdin was piped")),
+            stdout: Box::new(child.stdout.take().expect("stdout was piped")),
+            stderr: Box::new(child.stderr.take().expect("stderr was piped")),
         },
     };
-    Ok(Process { child, pgid, io })
+    let wait = async move { child.wait().await.map_or(Ending::Exited(255), Ending::from) };
+    Ok(Job {
+        io,
+        wait: Box::pin(wait),
+        stop: Stop::Group(pgid),
+    })
 }
 
 /// Sends `signo` to every process of the group; a group already gone is
 /// not an error.
-pub fn signal_group(pgid: i32, signo: i32) {
+fn signal_group(pgid: i32, signo: i32) {
     // SAFETY: killpg has no memory-safety preconditions.
     let rc = unsafe { libc::killpg(pgid, signo) };
     if rc != 0 {
