@@ -20,5 +20,8 @@ mod serve_hostile_wire;
 mod serve_lifecycle;
 mod serve_openssh;
 mod serve_russh;
+mod serve_sftp;
+mod serve_sftp_limits;
+mod serve_sftp_peers;
 mod serve_strict_modes;
 mod soak;

@@ -136,7 +136,9 @@ fn subsystems(sftp: &SftpServer, listed: &[(String, String)]) -> HashMap<String,
     let mut table = HashMap::new();
     match sftp {
         SftpServer::Internal => drop(table.insert("sftp".to_string(), Subsystem::Sftp)),
-        SftpServer::Command(command) => drop(table.insert("sftp".to_string(), Subsystem::Command(command.clone()))),
+        SftpServer::Command(command) => {
+            drop(table.insert("sftp".to_string(), Subsystem::Command(command.clone())))
+        }
         SftpServer::Off => {}
     }
     for (name, command) in listed {
@@ -158,13 +160,25 @@ mod tests {
     #[test]
     fn sftp_subsystem_choice() {
         let sftp = |table: &HashMap<String, Subsystem>| table.get("sftp").cloned();
-        assert_eq!(sftp(&subsystems(&SftpServer::Internal, &[])), Some(Subsystem::Sftp));
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Internal, &[])),
+            Some(Subsystem::Sftp)
+        );
         assert_eq!(sftp(&subsystems(&SftpServer::Off, &[])), None);
         let command = SftpServer::Command("/x/sftp-server".into());
-        assert_eq!(sftp(&subsystems(&command, &[])), Some(Subsystem::Command("/x/sftp-server".into())));
+        assert_eq!(
+            sftp(&subsystems(&command, &[])),
+            Some(Subsystem::Command("/x/sftp-server".into()))
+        );
         let listed = [("sftp".to_string(), "/y/sftp-server".to_string())];
-        assert_eq!(sftp(&subsystems(&SftpServer::Internal, &listed)), Some(Subsystem::Command("/y/sftp-server".into())));
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Internal, &listed)),
+            Some(Subsystem::Command("/y/sftp-server".into()))
+        );
         let listed = [("sftp".to_string(), "internal-sftp".to_string())];
-        assert_eq!(sftp(&subsystems(&SftpServer::Off, &listed)), Some(Subsystem::Sftp));
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Off, &listed)),
+            Some(Subsystem::Sftp)
+        );
     }
 }

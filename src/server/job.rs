@@ -50,7 +50,11 @@ pub type Output = Box<dyn AsyncRead + Send + Unpin>;
 
 /// The job's end of the session's streams.
 pub enum JobIo {
-    Pipes { stdin: Input, stdout: Output, stderr: Output },
+    Pipes {
+        stdin: Input,
+        stdout: Output,
+        stderr: Output,
+    },
     Pty(Arc<PtyMaster>),
 }
 

@@ -116,7 +116,10 @@ impl SessionSetup {
                 Some(Subsystem::Sftp) if grant.command.is_none() => {
                     let home = account.home.clone();
                     let what = format!("(subsystem {name}: internal)");
-                    return Some(Plan { job: JobSpec::Sftp { home }, what });
+                    return Some(Plan {
+                        job: JobSpec::Sftp { home },
+                        what,
+                    });
                 }
                 Some(Subsystem::Sftp) => Some(b"internal-sftp".to_vec()),
                 None => {

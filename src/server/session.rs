@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::input_queue::InputQueue;
-use super::output::{self, Stream};
 use super::job::{Ending, Job, JobIo, Stop};
+use super::output::{self, Stream};
 use super::pty::WindowSize;
 use super::stdin::{self, StdinSink};
 

@@ -55,7 +55,11 @@ fn mode_string(mode: u32) -> String {
     };
     let mut text = String::with_capacity(10);
     text.push(kind);
-    for (shift, special, set, unset) in [(6, 0o4000, 's', 'S'), (3, 0o2000, 's', 'S'), (0, 0o1000, 't', 'T')] {
+    for (shift, special, set, unset) in [
+        (6, 0o4000, 's', 'S'),
+        (3, 0o2000, 's', 'S'),
+        (0, 0o1000, 't', 'T'),
+    ] {
         let bits = (mode >> shift) & 7;
         text.push(if bits & 4 != 0 { 'r' } else { '-' });
         text.push(if bits & 2 != 0 { 'w' } else { '-' });
@@ -71,7 +75,9 @@ fn mode_string(mode: u32) -> String {
 
 /// `Jan 02 2026 13:45` in UTC (the server knows no client time zone).
 fn date(mtime: i64) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = mtime.div_euclid(86_400);
     let minutes = mtime.rem_euclid(86_400) / 60;
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -125,7 +131,11 @@ pub fn apply(target: Target<'_>, attrs: &FileAttributes) -> io::Result<()> {
                 nix::sys::stat::utimes(path, &tv(atime), &tv(mtime))?;
             }
             Target::File(file) => {
-                file.set_times(std::fs::FileTimes::new().set_accessed(at(atime)).set_modified(at(mtime)))?;
+                file.set_times(
+                    std::fs::FileTimes::new()
+                        .set_accessed(at(atime))
+                        .set_modified(at(mtime)),
+                )?;
             }
         }
     }

@@ -37,7 +37,9 @@ impl Handles {
     /// Names a newly opened file or directory.
     pub fn insert(&mut self, open: Open) -> Result<String, StatusReply> {
         if self.open.len() >= MAX_HANDLES {
-            return Err(StatusCode::Failure.with_message(format!("too many open handles (most {MAX_HANDLES})")));
+            return Err(
+                StatusCode::Failure.with_message(format!("too many open handles (most {MAX_HANDLES})"))
+            );
         }
         self.next += 1;
         let name = self.next.to_string();
@@ -111,7 +113,9 @@ pub fn expand(home: &Path, path: &str) -> io::Result<PathBuf> {
 /// are not UTF-8 are sent lossily: SFTP version 3 strings in `russh-sftp`
 /// are UTF-8.
 pub fn next_entries(dir: &Mutex<ReadDir>) -> io::Result<Vec<Entry>> {
-    let mut dir = dir.lock().map_err(|_| io::Error::other("directory handle poisoned"))?;
+    let mut dir = dir
+        .lock()
+        .map_err(|_| io::Error::other("directory handle poisoned"))?;
     let mut entries = Vec::new();
     for entry in dir.by_ref() {
         let entry = entry?;

@@ -81,7 +81,10 @@ impl russh_sftp::server::Handler for Sftp {
 
     async fn init(&mut self, _version: u32, _ext: HashMap<String, String>) -> Result<Version, StatusReply> {
         let mut version = Version::new();
-        version.extensions = EXTENSIONS.iter().map(|name| (name.to_string(), "1".to_string())).collect();
+        version.extensions = EXTENSIONS
+            .iter()
+            .map(|name| (name.to_string(), "1".to_string()))
+            .collect();
         Ok(version)
     }
 
@@ -122,7 +125,13 @@ impl russh_sftp::server::Handler for Sftp {
         Ok(Data { id, data })
     }
 
-    async fn write(&mut self, id: u32, handle: String, offset: u64, data: Vec<u8>) -> Result<Status, StatusReply> {
+    async fn write(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Result<Status, StatusReply> {
         let file = self.handles.file(&handle)?;
         blocking(move || file.write_all_at(&data, offset)).await?;
         Ok(ok(id))
@@ -161,7 +170,12 @@ impl russh_sftp::server::Handler for Sftp {
         Ok(ok(id))
     }
 
-    async fn fsetstat(&mut self, id: u32, handle: String, attrs: FileAttributes) -> Result<Status, StatusReply> {
+    async fn fsetstat(
+        &mut self,
+        id: u32,
+        handle: String,
+        attrs: FileAttributes,
+    ) -> Result<Status, StatusReply> {
         let file = self.handles.file(&handle)?;
         blocking(move || attrs::apply(Target::File(&file), &attrs)).await?;
         Ok(ok(id))
@@ -229,7 +243,12 @@ impl russh_sftp::server::Handler for Sftp {
     /// OpenSSH sends SYMLINK's two paths in the reverse of the draft's
     /// order (target first) and every common client follows it, so the
     /// crate's `linkpath` is the target here, as in OpenSSH's sftp-server.
-    async fn symlink(&mut self, id: u32, linkpath: String, targetpath: String) -> Result<Status, StatusReply> {
+    async fn symlink(
+        &mut self,
+        id: u32,
+        linkpath: String,
+        targetpath: String,
+    ) -> Result<Status, StatusReply> {
         let (target, link) = (PathBuf::from(linkpath), self.path(&targetpath));
         blocking(move || std::os::unix::fs::symlink(target, link)).await?;
         Ok(ok(id))

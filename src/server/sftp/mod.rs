@@ -53,7 +53,11 @@ pub fn start(home: PathBuf) -> Job {
     };
     // The crate's future spawns the server task, which drops the stream
     // when it ends.
-    tokio::spawn(russh_sftp::server::run_with_config(stream, handler::Sftp::new(home), config));
+    tokio::spawn(russh_sftp::server::run_with_config(
+        stream,
+        handler::Sftp::new(home),
+        config,
+    ));
     let (stdout, stdin) = tokio::io::split(ours);
     let hung_up = cancel.clone();
     let wait = async move {
