@@ -290,9 +290,7 @@ fn parse_sftp(text: &str) -> Result<SftpServer, String> {
     match text {
         "internal" | "internal-sftp" => Ok(SftpServer::Internal),
         "off" => Ok(SftpServer::Off),
-        _ if text.trim().is_empty() => {
-            Err("invalid --sftp \"\": expected internal, off or a command".to_string())
-        }
+        _ if text.trim().is_empty() => Err("expected internal, off or a command".to_string()),
         _ => Ok(SftpServer::Command(text.to_string())),
     }
 }
