@@ -176,3 +176,19 @@ async fn raw_channel_keeps_the_contract() {
     let text = String::from_utf8_lossy(&transcript.stdout);
     assert!(text.contains("posix-rename@openssh.com"), "{text}");
 }
+
+/// A packet longer than the builtin takes (1 MiB against 256 KiB) ends the
+/// session with exit status 1, in order, instead of reading on out of step.
+#[tokio::test]
+async fn oversized_packet_ends_the_session() {
+    let server = Server::start_sh(&[]);
+    let client = Client::login(server.addr, &server.keys.identity()).await;
+    let (read, write) = client.channel().await.split();
+    write.request_subsystem(true, "sftp").await.unwrap();
+    write.data(&(1u32 << 20).to_be_bytes()[..]).await.unwrap();
+    write.data(&vec![0xffu8; 64 * 1024][..]).await.unwrap();
+    let transcript = collect_half(read, Duration::from_secs(20)).await;
+    assert_eq!(transcript.order_problem(), None, "{transcript:?}");
+    assert_eq!(transcript.exit_status(), Some(1), "{transcript:?}");
+    server.assert_logged("a packet over the limit").await;
+}

@@ -36,17 +36,30 @@ const PIPE: usize = 256 * 1024;
 /// OpenSSH's sftp-server accepts).
 pub(crate) const MAX_PACKET: u32 = 256 * 1024;
 
-/// Starts the builtin on a fresh pipe; its exit status is 0 when the
-/// client ends it with EOF, and it reports SIGHUP when it was hung up.
+/// How the server task ended, as its end of the pipe saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The client's EOF, or a hang-up.
+    Clean,
+    /// The client sent a packet longer than [`MAX_PACKET`].
+    BadFraming,
+    /// The server task panicked.
+    Panicked,
+}
+
+/// Starts the builtin on a fresh pipe. It ends with exit status 0 when
+/// the client ends it with EOF, 1 after a protocol error from the client,
+/// 255 if it failed itself, and reports SIGHUP when it was hung up.
 pub fn start(home: PathBuf) -> Job {
     let (ours, theirs) = tokio::io::duplex(PIPE);
     let cancel = CancellationToken::new();
-    let (ended_tx, ended_rx) = oneshot::channel::<()>();
+    let (ended_tx, ended_rx) = oneshot::channel();
     let stream = Served {
         inner: theirs,
         cancel: cancel.clone(),
         cancelled: Box::pin(cancel.clone().cancelled_owned()),
-        _ended: ended_tx,
+        framing: Framing::default(),
+        ended: Some(ended_tx),
     };
     let config = russh_sftp::server::Config {
         max_client_packet_len: MAX_PACKET,
@@ -61,13 +74,15 @@ pub fn start(home: PathBuf) -> Job {
     let (stdout, stdin) = tokio::io::split(ours);
     let hung_up = cancel.clone();
     let wait = async move {
-        let _ = ended_rx.await;
-        match hung_up.is_cancelled() {
-            true => Ending::Killed {
+        let outcome = ended_rx.await.unwrap_or(Outcome::Panicked);
+        match outcome {
+            _ if hung_up.is_cancelled() => Ending::Killed {
                 signo: libc::SIGHUP,
                 core_dumped: false,
             },
-            false => Ending::Exited(0),
+            Outcome::Clean => Ending::Exited(0),
+            Outcome::BadFraming => Ending::Exited(1),
+            Outcome::Panicked => Ending::Exited(255),
         }
     };
     Job {
@@ -84,17 +99,36 @@ pub fn start(home: PathBuf) -> Job {
 /// The server's end of the pipe. Once cancelled it reads as end of file
 /// and refuses writes, so the server task ends at its next step even when
 /// nobody reads its output any more; dropping it tells the job's `wait`.
+///
+/// It also follows the packet lengths going in: past an oversized one the
+/// crate would only log a warning and read on out of step, so from there
+/// on it reads as end of file and the session ends (as sftp-server exits).
 struct Served {
     inner: DuplexStream,
     cancel: CancellationToken,
     cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
-    _ended: oneshot::Sender<()>,
+    framing: Framing,
+    ended: Option<oneshot::Sender<Outcome>>,
 }
 
 impl Served {
-    /// True once cancelled; otherwise registers the task to wake on it.
+    /// True once cancelled or out of step; otherwise registers the task to
+    /// wake on cancellation.
     fn stopped(&mut self, cx: &mut Context<'_>) -> bool {
-        self.cancel.is_cancelled() || self.cancelled.as_mut().poll(cx).is_ready()
+        self.framing.broken || self.cancel.is_cancelled() || self.cancelled.as_mut().poll(cx).is_ready()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let outcome = match (std::thread::panicking(), self.framing.broken) {
+            (true, _) => Outcome::Panicked,
+            (false, true) => Outcome::BadFraming,
+            (false, false) => Outcome::Clean,
+        };
+        if let Some(ended) = self.ended.take() {
+            let _ = ended.send(outcome);
+        }
     }
 }
 
@@ -104,7 +138,51 @@ impl AsyncRead for Served {
         if this.stopped(cx) {
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = read {
+            this.framing.feed(&buf.filled()[before..]);
+        }
+        read
+    }
+}
+
+/// Where the client's byte stream stands in SFTP's framing: a 4-byte
+/// length, then that many bytes.
+#[derive(Default)]
+struct Framing {
+    header: [u8; 4],
+    have: usize,
+    body_left: u64,
+    broken: bool,
+}
+
+impl Framing {
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && !self.broken {
+            if self.body_left > 0 {
+                let skip = self.body_left.min(bytes.len() as u64);
+                self.body_left -= skip;
+                bytes = &bytes[skip as usize..];
+                continue;
+            }
+            self.header[self.have] = bytes[0];
+            self.have += 1;
+            bytes = &bytes[1..];
+            if self.have == 4 {
+                self.have = 0;
+                let len = u32::from_be_bytes(self.header);
+                self.broken = len > MAX_PACKET;
+                self.body_left = u64::from(len);
+                if self.broken {
+                    tracing::warn!(
+                        len,
+                        max = MAX_PACKET,
+                        "sftp: a packet over the limit; ending the session"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -123,5 +201,29 @@ impl AsyncWrite for Served {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lengths are followed across reads of any size; one over the limit
+    /// breaks the framing, one at the limit does not.
+    #[test]
+    fn framing_follows_lengths() {
+        let mut framing = Framing::default();
+        let mut stream = Vec::new();
+        for len in [5u32, 0, MAX_PACKET] {
+            stream.extend_from_slice(&len.to_be_bytes());
+            stream.extend(std::iter::repeat_n(0xffu8, len as usize));
+        }
+        for piece in stream.chunks(3) {
+            framing.feed(piece);
+        }
+        assert!(!framing.broken);
+        assert_eq!((framing.have, framing.body_left), (0, 0));
+        framing.feed(&(MAX_PACKET + 1).to_be_bytes());
+        assert!(framing.broken);
     }
 }
