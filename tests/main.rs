@@ -23,5 +23,6 @@ mod serve_russh;
 mod serve_sftp;
 mod serve_sftp_limits;
 mod serve_sftp_peers;
+mod serve_signal_state;
 mod serve_strict_modes;
 mod soak;

@@ -11,7 +11,8 @@ use std::path::Path;
 use super::ServerConfig;
 use super::config::Subsystem;
 use super::env::{self, SessionFacts};
-use super::job::{JobSpec, ProcessSpec};
+use super::job::JobSpec;
+use super::process::ProcessSpec;
 use super::pty::WindowSize;
 use crate::keys::authorized_keys::KeyOptions;
 
