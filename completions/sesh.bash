@@ -332,7 +332,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__serve)
-            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --accept-env --no-strict-modes --shell --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
+            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --accept-env --no-strict-modes --shell --sftp --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,6 +377,10 @@ _sesh() {
                     return 0
                     ;;
                 --shell)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sftp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
