@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::connect::Hops;
 use super::host_key::Policy;
 use super::target::Target;
 use crate::cli::AccessArgs;
@@ -30,6 +31,9 @@ pub struct Destination {
     /// Applies to each hop on its own, as OpenSSH's ConnectTimeout does.
     pub connect_timeout: Duration,
     pub keepalive: Option<Duration>,
+    /// A run's shared jump-host connections (fan-out sets it); `None`:
+    /// this connection makes its own hops.
+    pub hops: Option<Hops>,
 }
 
 /// How the byte stream that carries the SSH connection is opened.
@@ -37,6 +41,11 @@ pub struct Destination {
 pub enum Route {
     /// A TCP connection to the target's host and port.
     Tcp,
+    /// ProxyCommand: the command's stdin and stdout, tokens already expanded.
+    Command(String),
+    /// A `direct-tcpip` channel of a connection to this hop (ProxyJump);
+    /// the hop's own route reaches it, so earlier hops nest inside.
+    Through(Box<Destination>),
 }
 
 impl Destination {
@@ -61,7 +70,7 @@ impl Destination {
         } else {
             super::auth::default_identities(&home)
         };
-        Ok(Self {
+        let destination = Self {
             label: label.to_string(),
             target,
             route: Route::Tcp,
@@ -70,8 +79,61 @@ impl Destination {
             host_keys,
             connect_timeout: CONNECT_TIMEOUT,
             keepalive: Some(KEEPALIVE),
-        })
+            hops: None,
+        };
+        match access.jump.as_deref() {
+            None | Some("none") => Ok(destination),
+            Some(specs) => destination.through(specs),
+        }
     }
+
+    /// This destination reached through the jump hosts of `specs` (`-J`'s
+    /// `[user@]host[:port],...`, the first one dialled first).
+    pub fn through(mut self, specs: &str) -> Result<Self, String> {
+        let mut route = Route::Tcp;
+        let mut seen = vec![self.target.clone()];
+        for spec in specs.split(',') {
+            let mut hop = jump_host(spec.trim())?;
+            if seen.contains(&hop.target) {
+                return Err(format!("jump host loop via {}", hop.label));
+            }
+            seen.push(hop.target.clone());
+            hop.route = route;
+            route = Route::Through(Box::new(hop));
+        }
+        self.route = route;
+        Ok(self)
+    }
+
+    /// What makes two connections interchangeable for sharing a hop: the
+    /// same login, host and port, reached the same way.
+    pub fn route_key(&self) -> String {
+        let via = match &self.route {
+            Route::Tcp => String::new(),
+            Route::Command(command) => format!(" command {command}"),
+            Route::Through(hop) => format!(" via {}", hop.route_key()),
+        };
+        let Target { user, host, port } = &self.target;
+        format!("{user}@[{host}]:{port}{via}")
+    }
+}
+
+/// One jump host as its own destination, with the invoking user's default
+/// access settings: `~/.ssh` identities and known_hosts, default timeouts.
+/// The command line's `-i`, `--known-hosts`, `--host-key` and
+/// `--accept-new` are for the target only, as ssh's `-o`/`-i` are.
+pub fn jump_host(spec: &str) -> Result<Destination, String> {
+    if spec.is_empty() {
+        return Err("empty jump host in -J".to_string());
+    }
+    let defaults = AccessArgs {
+        identity: Vec::new(),
+        known_hosts: None,
+        accept_new: false,
+        host_key: None,
+        jump: None,
+    };
+    Destination::from_access(spec, &defaults).map_err(|e| format!("jump host: {e}"))
 }
 
 /// The name of the user sesh runs as: the default login name.

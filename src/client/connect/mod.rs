@@ -8,20 +8,86 @@
 
 mod error;
 mod handler;
+mod hops;
+mod jump;
+mod proxy_command;
 mod tcp;
 
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use russh::client::{self, Handle};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use error::ConnectError;
 pub use handler::ClientHandler;
+pub use hops::Hops;
 
 use super::destination::{Destination, Route};
+use crate::exit::Ending;
 
-/// An authenticated connection.
-pub type Connection = Handle<ClientHandler>;
+/// How long a ProxyCommand that broke the handshake has to report its end.
+const PROXY_REPORT: Duration = Duration::from_secs(1);
+/// How long a jump host that looks alive has to answer a ping when the
+/// connection through it was lost.
+const HOP_PROBE: Duration = Duration::from_secs(3);
+
+/// An authenticated connection, and the hop it runs through, if any.
+pub struct Connection {
+    handle: Handle<ClientHandler>,
+    /// The destination's label, for naming a lost hop.
+    label: String,
+    /// The previous hop (its handler holds it as well, for lifetime; this
+    /// one is for asking whether it is still there).
+    via: Option<Arc<Connection>>,
+}
+
+impl Deref for Connection {
+    type Target = Handle<ClientHandler>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.handle
+    }
+}
+
+impl Connection {
+    /// The label of the outermost jump host on the way that is gone or does
+    /// not answer a ping in time; `None` when every hop is fine (or there
+    /// is none).
+    pub async fn lost_hop(&self) -> Option<String> {
+        let mut chain = Vec::new();
+        let mut hop = self.via.as_deref();
+        while let Some(connection) = hop {
+            chain.push(connection);
+            hop = connection.via.as_deref();
+        }
+        chain.reverse();
+        if let Some(gone) = chain.iter().find(|hop| hop.is_closed()) {
+            return Some(gone.label.clone());
+        }
+        // A frozen hop (SIGSTOP, a partition) still looks open; one that is
+        // alive answers a ping at once.
+        for hop in chain {
+            if !matches!(tokio::time::timeout(HOP_PROBE, hop.send_ping()).await, Ok(Ok(()))) {
+                return Some(hop.label.clone());
+            }
+        }
+        None
+    }
+
+    /// A failure of the session put down to the jump host whose loss
+    /// caused it, if one did; every other ending as it is.
+    pub async fn blame_hop(&self, ending: Ending) -> Ending {
+        match ending {
+            Ending::Failed(_) if self.via.is_some() => match self.lost_hop().await {
+                Some(name) => Ending::Failed(format!("connection to jump host {name} lost")),
+                None => ending,
+            },
+            ending => ending,
+        }
+    }
+}
 
 /// A byte stream an SSH connection can run over.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -30,24 +96,32 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// What a route's stream needs kept alive.
 pub enum Holds {
     Nothing,
+    /// The previous hop's connection, which carries the channel.
+    Hop(Arc<Connection>),
+    /// The ProxyCommand; dropping it hangs the command up.
+    Child(proxy_command::ProxyChild),
 }
 
 /// An open route: the stream, and what it needs kept alive.
 struct Link {
     stream: Box<dyn Io>,
     holds: Holds,
+    /// The hop the stream runs through.
+    via: Option<Arc<Connection>>,
+    /// A ProxyCommand's account of its end, for a failed handshake.
+    proxy: Option<tokio::sync::watch::Receiver<proxy_command::State>>,
 }
 
-/// Connects to `dest`, verifies its host key and authenticates.
+/// Connects to `dest`, verifies its host key and authenticates. Jump hosts
+/// are shared through `dest.hops` when the caller set a registry.
 pub async fn connect(dest: &Destination) -> Result<Connection, ConnectError> {
+    connect_via(dest, dest.hops.as_ref()).await
+}
+
+async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connection, ConnectError> {
     let target = &dest.target;
     let addr = || format!("{}:{}", target.host, target.port);
-    let link = tokio::time::timeout(dest.connect_timeout, open(dest))
-        .await
-        .map_err(|_| ConnectError::Tcp {
-            addr: addr(),
-            reason: "timed out".to_string(),
-        })??;
+    let link = open(dest, hops).await?;
     let refusal = Arc::new(Mutex::new(None));
     let handler = ClientHandler::new(
         dest.host_keys.clone(),
@@ -57,16 +131,24 @@ pub async fn connect(dest: &Destination) -> Result<Connection, ConnectError> {
         link.holds,
     );
     let handshake = client::connect_stream(russh_config(dest), link.stream, handler);
-    let mut handle = tokio::time::timeout(dest.connect_timeout, handshake)
-        .await
-        .map_err(|_| ConnectError::HandshakeTimeout { addr: addr() })?
-        .map_err(|e| match refusal.lock().expect("refusal lock").take() {
-            Some(why) => ConnectError::HostKey(why),
-            None => ConnectError::Handshake {
+    let mut handle = match tokio::time::timeout(dest.connect_timeout, handshake).await {
+        Err(_) => return Err(ConnectError::HandshakeTimeout { addr: addr() }),
+        Ok(Ok(handle)) => handle,
+        Ok(Err(e)) => {
+            if let Some(why) = refusal.lock().expect("refusal lock").take() {
+                return Err(ConnectError::HostKey(why));
+            }
+            if let Some(report) = link.proxy {
+                if let Some(ended) = proxy_command::ended(report, PROXY_REPORT).await {
+                    return Err(ended);
+                }
+            }
+            return Err(ConnectError::Handshake {
                 addr: addr(),
                 reason: e.to_string(),
-            },
-        })?;
+            });
+        }
+    };
     super::auth::authenticate(
         &mut handle,
         &target.user,
@@ -78,16 +160,41 @@ pub async fn connect(dest: &Destination) -> Result<Connection, ConnectError> {
         target: target.to_string(),
         reason,
     })?;
-    Ok(handle)
+    Ok(Connection {
+        handle,
+        label: dest.label.clone(),
+        via: link.via,
+    })
 }
 
-/// Opens the byte stream `dest`'s route names.
-async fn open(dest: &Destination) -> Result<Link, ConnectError> {
+/// Opens the byte stream `dest`'s route names. Each stage has its own
+/// timeout: a chain of hops is not cut short by the target's.
+async fn open(dest: &Destination, hops: Option<&Hops>) -> Result<Link, ConnectError> {
+    let link = |stream: Box<dyn Io>, holds| Link {
+        stream,
+        holds,
+        via: None,
+        proxy: None,
+    };
     match &dest.route {
-        Route::Tcp => Ok(Link {
-            stream: Box::new(tcp::open(&dest.target.host, dest.target.port).await?),
-            holds: Holds::Nothing,
-        }),
+        Route::Tcp => {
+            let (host, port) = (&dest.target.host, dest.target.port);
+            let stream = tokio::time::timeout(dest.connect_timeout, tcp::open(host, port))
+                .await
+                .map_err(|_| ConnectError::Tcp {
+                    addr: format!("{host}:{port}"),
+                    reason: "timed out".to_string(),
+                })??;
+            Ok(link(Box::new(stream), Holds::Nothing))
+        }
+        Route::Command(command) => {
+            let (stream, child, report) = proxy_command::spawn(command)?;
+            Ok(Link {
+                proxy: Some(report),
+                ..link(stream, Holds::Child(child))
+            })
+        }
+        Route::Through(hop) => jump::open(hop, dest, hops).await,
     }
 }
 

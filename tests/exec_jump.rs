@@ -1,0 +1,365 @@
+//! Jump hosts (`sesh exec -J`) and ProxyCommand, with the real peers: private
+//! OpenSSH sshds as bastions, `sesh serve` and a second sshd as targets, and
+//! `ssh -W` as a ProxyCommand. sesh runs with its own HOME, whose `.ssh`
+//! holds the key the bastions admit and their host keys, as a user's would.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sesh::client::connect::{ConnectError, connect};
+use sesh::client::destination::{Destination, Route, local_user};
+use sesh::client::host_key::Policy;
+use sesh::client::target::Target;
+
+use crate::support::client::collect_half;
+use crate::support::exec::Remote;
+use crate::support::sshd::Sshd;
+use crate::support::{
+    Server, describe, keygen, pattern_bytes, run_with_input, send_signal, wait_with_deadline,
+};
+
+/// A bastion: a private sshd that allows TCP forwarding.
+fn bastion() -> Sshd {
+    Sshd::start_with("AllowTcpForwarding yes")
+}
+
+/// A HOME for sesh: `.ssh/id_ed25519`, admitted by every bastion given, and
+/// `.ssh/known_hosts` holding their host keys.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new(bastions: &[&Sshd]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ssh = dir.path().join(".ssh");
+        std::fs::create_dir(&ssh).unwrap();
+        keygen(&ssh.join("id_ed25519"));
+        let public = std::fs::read_to_string(ssh.join("id_ed25519.pub")).unwrap();
+        let mut known_hosts = String::new();
+        for bastion in bastions {
+            let authorized = bastion.keys.authorized_keys();
+            let mut admitted = std::fs::read_to_string(&authorized).unwrap();
+            admitted.push_str(&public);
+            std::fs::write(&authorized, admitted).unwrap();
+            known_hosts.push_str(&bastion.known_hosts_line());
+            known_hosts.push('\n');
+        }
+        std::fs::write(ssh.join("known_hosts"), known_hosts).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn hop(sshd: &Sshd) -> String {
+    format!("127.0.0.1:{}", sshd.addr.port())
+}
+
+/// `sesh exec` to `remote` through `jumps`, with `home` as HOME.
+fn through(remote: &Remote, home: &Home, jumps: &str, extra: &[&str], command: &str) -> Command {
+    let mut args = vec!["-J", jumps];
+    args.extend_from_slice(extra);
+    let mut sesh = remote.command(&args);
+    sesh.env("HOME", home.path()).arg(command);
+    sesh
+}
+
+/// Several MB each way through `cat` and the exit code, intact.
+fn assert_round_trip(command: Command) {
+    let data = pattern_bytes(4 * 1024 * 1024, 5);
+    let output = run_with_input(command, &data);
+    assert_eq!(output.status.code(), Some(7), "{}", describe(&output));
+    assert!(
+        output.stdout == data,
+        "got {} of {} bytes back",
+        output.stdout.len(),
+        data.len()
+    );
+}
+
+/// One hop: `-J bastion` to `sesh serve` and to a second sshd; 4 MB each
+/// way and the exit code arrive intact; `-J none` goes directly.
+#[test]
+fn one_hop_to_serve_and_sshd() {
+    let bastion = bastion();
+    let home = Home::new(&[&bastion]);
+    let server = Server::start_sh(&[]);
+    let sshd = Sshd::start();
+    for remote in [Remote::of_serve(&server), Remote::of_sshd(&sshd)] {
+        assert_round_trip(through(&remote, &home, &hop(&bastion), &[], "cat; exit 7"));
+    }
+    let direct = through(&Remote::of_serve(&server), &home, "none", &["-n"], "exit 3");
+    let output = run_with_input(direct, b"");
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(bastion.log().contains("Accepted publickey"), "{}", bastion.log());
+}
+
+/// Two hops: `-J a,b` dials a, reaches b through it, and the target
+/// through b; 4 MB each way and the exit code arrive intact.
+#[test]
+fn two_hops() {
+    let (first, second) = (bastion(), bastion());
+    let home = Home::new(&[&first, &second]);
+    let server = Server::start_sh(&[]);
+    let jumps = format!("{},{}", hop(&first), hop(&second));
+    assert_round_trip(through(
+        &Remote::of_serve(&server),
+        &home,
+        &jumps,
+        &[],
+        "cat; exit 7",
+    ));
+    // Both hops carried the data: the second was reached through the first.
+    for sshd in [&first, &second] {
+        let carried = crate::support::wait_for(Duration::from_secs(10), || transferred(sshd) > 8_000_000);
+        assert!(carried, "{}", sshd.log());
+    }
+}
+
+/// Bytes sent plus received on the sshd's closed connections, from its log.
+fn transferred(sshd: &Sshd) -> u64 {
+    let log = sshd.log();
+    log.lines()
+        .filter_map(|line| line.strip_prefix("Transferred: sent "))
+        .flat_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// A bastion that does not admit the key: 255 and one line naming it.
+#[test]
+fn bastion_refuses_the_key() {
+    let bastion = bastion();
+    let home = Home::new(&[]);
+    std::fs::write(
+        home.path().join(".ssh/known_hosts"),
+        bastion.known_hosts_line() + "\n",
+    )
+    .unwrap();
+    let server = Server::start_sh(&[]);
+    let output = run_with_input(
+        through(&Remote::of_serve(&server), &home, &hop(&bastion), &["-n"], "true"),
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("sesh: jump host {} refused the key: ", hop(&bastion));
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// A bastion whose host key is not in known_hosts is refused (the target's
+/// `--host-key` pin does not apply to it), naming the hop.
+#[test]
+fn unknown_bastion_refused() {
+    let bastion = bastion();
+    let home = Home::new(&[&bastion]);
+    std::fs::write(home.path().join(".ssh/known_hosts"), "").unwrap();
+    let server = Server::start_sh(&[]);
+    let output = run_with_input(
+        through(&Remote::of_serve(&server), &home, &hop(&bastion), &["-n"], "true"),
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("sesh: jump host {}: host [127.0.0.1]:", hop(&bastion));
+    assert!(
+        stderr.starts_with(&expected) && stderr.contains("is not known"),
+        "{stderr}"
+    );
+}
+
+/// Every process below the bastion's listener: its per-connection sshds.
+fn sessions_of(sshd: &Sshd) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut queue = vec![sshd.pid() as i32];
+    while let Some(pid) = queue.pop() {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        for task in tasks {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Runs a long command through the bastion, does `to_bastion` to its
+/// session processes once the command runs, and returns sesh's output and
+/// how long it took after that.
+fn bastion_fails_mid_session(signo: i32, extra: &[&str]) -> (Output, Duration) {
+    let bastion = bastion();
+    let home = Home::new(&[&bastion]);
+    let server = Server::start_sh(&[]);
+    let mut sesh = through(
+        &Remote::of_serve(&server),
+        &home,
+        &hop(&bastion),
+        extra,
+        "echo started; sleep 60",
+    );
+    sesh.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = sesh.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut started = [0u8; 8];
+    std::io::Read::read_exact(&mut stdout, &mut started).unwrap();
+    assert_eq!(&started, b"started\n");
+    let sessions = sessions_of(&bastion);
+    assert!(!sessions.is_empty(), "no session process under the bastion");
+    for pid in &sessions {
+        send_signal(*pid, signo);
+    }
+    let hit = Instant::now();
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60));
+    let took = hit.elapsed();
+    for pid in &sessions {
+        send_signal(*pid, libc::SIGKILL);
+    }
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().unwrap();
+    (output, took)
+}
+
+/// A bastion killed mid-session: sesh ends at once with 255 and the
+/// jump-host line.
+#[test]
+fn bastion_killed_mid_session() {
+    let (output, took) = bastion_fails_mid_session(libc::SIGKILL, &[]);
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("sesh: connection to jump host 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.trim_end().ends_with(" lost"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+}
+
+/// A bastion frozen mid-session (SIGSTOP, as a partition looks): with a
+/// 1 s keepalive the session ends within seconds, 255, naming the bastion
+/// (the target's keepalive noticed first; the bastion did not answer).
+#[test]
+fn bastion_frozen_mid_session() {
+    let (output, took) = bastion_fails_mid_session(libc::SIGSTOP, &["--keepalive", "1s"]);
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("sesh: connection to jump host 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}
+
+/// Twenty hosts behind one bastion share one connection to it: one login
+/// in the bastion's log, every host ran, five at a time.
+#[test]
+fn fanout_shares_one_bastion_login() {
+    let bastion = bastion();
+    let home = Home::new(&[&bastion]);
+    let server = Server::start_sh(&[]);
+    let remote = Remote::of_serve(&server);
+    let mut sesh = crate::support::exec::sesh_exec();
+    sesh.env("HOME", home.path())
+        .args(["-n", "--parallel", "5", "--no-prefix", "-J", &hop(&bastion)])
+        .arg("-i")
+        .arg(&remote.identity)
+        .args(["--host-key", &remote.fingerprint]);
+    for _ in 0..20 {
+        sesh.args(["-H", &remote.target]);
+    }
+    sesh.args(["--", "echo ran"]);
+    let output = run_with_input(sesh, b"");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(output.stdout, b"ran\n".repeat(20), "{}", describe(&output));
+    let logins = bastion.log().matches("Accepted publickey").count();
+    assert_eq!(logins, 1, "{}", bastion.log());
+}
+
+/// A destination for the library tests: `server` pinned, through `route`.
+fn destination(remote: &Remote, route: Route) -> Destination {
+    Destination {
+        label: remote.target.clone(),
+        target: Target {
+            user: local_user().unwrap(),
+            host: remote.host.clone(),
+            port: remote.port,
+        },
+        route,
+        identities: vec![remote.identity.clone()],
+        explicit_identities: true,
+        host_keys: Policy::Pin(remote.fingerprint.clone()),
+        connect_timeout: Duration::from_secs(30),
+        keepalive: None,
+        hops: None,
+    }
+}
+
+/// ProxyCommand `ssh -W %h:%p` through a private sshd reaches `sesh
+/// serve`; bytes both ways and the exit status arrive intact.
+#[tokio::test]
+async fn proxy_command_through_ssh_w() {
+    let bastion = bastion();
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start_sh(&[]);
+    let remote = Remote::of_serve(&server);
+    let command = format!(
+        "env -u SSH_AUTH_SOCK HOME={} ssh -F /dev/null -i {} -p {} -o BatchMode=yes -o IdentitiesOnly=yes \
+         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -W {}:{} 127.0.0.1",
+        home.path().display(),
+        bastion.keys.identity().display(),
+        bastion.addr.port(),
+        remote.host,
+        remote.port
+    );
+    let connection = connect(&destination(&remote, Route::Command(command)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", bastion.log()));
+    let channel = connection.channel_open_session().await.unwrap();
+    channel.exec(true, "cat; exit 5").await.unwrap();
+    let (reader, writer) = channel.split();
+    let data = pattern_bytes(2 * 1024 * 1024, 9);
+    let sent = data.clone();
+    let pump = tokio::spawn(async move {
+        writer.data(&sent[..]).await.unwrap();
+        writer.eof().await.unwrap();
+    });
+    let transcript = collect_half(reader, Duration::from_secs(60)).await;
+    pump.await.unwrap();
+    assert_eq!(transcript.exit_status(), Some(5), "{transcript:?}");
+    assert!(
+        transcript.stdout == data,
+        "got {} bytes back",
+        transcript.stdout.len()
+    );
+    assert!(bastion.log().contains("Accepted publickey"), "{}", bastion.log());
+}
+
+/// A ProxyCommand that fails before the handshake: the error is its exit
+/// status and its last stderr line.
+#[tokio::test]
+async fn proxy_command_failure_line() {
+    let server = Server::start_sh(&[]);
+    let remote = Remote::of_serve(&server);
+    let route = Route::Command("sh -c 'echo trying >&2; echo no route >&2; exit 1'".into());
+    let failed = connect(&destination(&remote, route))
+        .await
+        .err()
+        .expect("no connection");
+    assert!(matches!(failed, ConnectError::Proxy { .. }), "{failed:?}");
+    assert_eq!(failed.to_string(), "ProxyCommand exited 1: no route");
+}
