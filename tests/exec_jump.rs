@@ -310,16 +310,19 @@ fn destination(remote: &Remote, route: Route) -> Destination {
 }
 
 /// ProxyCommand `ssh -W %h:%p` through a private sshd reaches `sesh
-/// serve`; bytes both ways and the exit status arrive intact.
+/// serve`; bytes both ways and the exit status arrive intact, and the
+/// command is gone once the connection is.
 #[tokio::test]
 async fn proxy_command_through_ssh_w() {
     let bastion = bastion();
     let home = tempfile::tempdir().unwrap();
     let server = Server::start_sh(&[]);
     let remote = Remote::of_serve(&server);
+    let pid_file = home.path().join("proxy.pid");
     let command = format!(
-        "env -u SSH_AUTH_SOCK HOME={} ssh -F /dev/null -i {} -p {} -o BatchMode=yes -o IdentitiesOnly=yes \
-         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -W {}:{} 127.0.0.1",
+        "sh -c 'echo $$ > {}; exec env -u SSH_AUTH_SOCK HOME={} ssh -F /dev/null -i {} -p {} -o BatchMode=yes -o IdentitiesOnly=yes \
+         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -W {}:{} 127.0.0.1'",
+        pid_file.display(),
         home.path().display(),
         bastion.keys.identity().display(),
         bastion.addr.port(),
@@ -347,6 +350,22 @@ async fn proxy_command_through_ssh_w() {
         transcript.stdout.len()
     );
     assert!(bastion.log().contains("Accepted publickey"), "{}", bastion.log());
+    // The command lives as long as the connection, no longer.
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        crate::support::alive(pid),
+        "the ProxyCommand ended under a live connection"
+    );
+    let _ = connection
+        .disconnect(russh::Disconnect::ByApplication, "", "en")
+        .await;
+    drop(connection);
+    let gone = crate::support::eventually_async(Duration::from_secs(10), || crate::support::gone(pid)).await;
+    assert!(gone, "the ProxyCommand outlived its connection");
 }
 
 /// A ProxyCommand that fails before the handshake: the error is its exit

@@ -145,3 +145,83 @@ pub fn local_user() -> Result<String, String> {
         .or_else(|| std::env::var("USER").ok())
         .ok_or_else(|| "could not tell the local user name: give one as user@host".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(jump: Option<&str>) -> AccessArgs {
+        AccessArgs {
+            identity: vec!["/k".into()],
+            known_hosts: Some("/kh".into()),
+            accept_new: false,
+            host_key: None,
+            jump: jump.map(str::to_string),
+        }
+    }
+
+    /// The hops the route passes, nearest the target first.
+    fn hops(dest: &Destination) -> Vec<&Destination> {
+        let mut hops = Vec::new();
+        let mut route = &dest.route;
+        while let Route::Through(hop) = route {
+            hops.push(hop.as_ref());
+            route = &hop.route;
+        }
+        hops
+    }
+
+    /// `-J a,b`: the target goes through b, b through a, a directly; each
+    /// hop has the default access settings, not the target's `-i`.
+    #[test]
+    fn jump_chain_order_and_defaults() {
+        let dest = Destination::from_access("t", &access(Some("u@a:2201,ssh://b"))).unwrap();
+        let hops = hops(&dest);
+        let names: Vec<_> = hops.iter().map(|hop| hop.target.to_string()).collect();
+        assert_eq!(names.len(), 2);
+        assert!(names[0].contains("@b") && names[1] == "u@a:2201", "{names:?}");
+        assert!(matches!(hops[1].route, Route::Tcp));
+        assert!(!hops[0].explicit_identities);
+        assert!(
+            hops[0]
+                .identities
+                .iter()
+                .all(|path| path.ends_with(".ssh/id_ed25519")
+                    || path.ends_with(".ssh/id_ecdsa")
+                    || path.ends_with(".ssh/id_rsa"))
+        );
+        assert!(
+            matches!(&hops[0].host_keys, Policy::Strict { known_hosts } if known_hosts.ends_with(".ssh/known_hosts"))
+        );
+    }
+
+    /// `-J none` is direct; a hop equal to the target or to another hop is a
+    /// loop; a bad or empty hop is refused with its text.
+    #[test]
+    fn jump_none_loops_and_bad_specs() {
+        let direct = Destination::from_access("t", &access(Some("none"))).unwrap();
+        assert!(matches!(direct.route, Route::Tcp));
+        let user = local_user().unwrap();
+        for looped in [format!("{user}@t"), "a,b,a".to_string()] {
+            let e = Destination::from_access("t", &access(Some(&looped))).unwrap_err();
+            assert!(e.starts_with("jump host loop via "), "{e}");
+        }
+        assert!(Destination::from_access("t", &access(Some("a,,b"))).is_err());
+        let e = Destination::from_access("t", &access(Some("a:99999"))).unwrap_err();
+        assert!(e.starts_with("jump host: invalid target"), "{e}");
+    }
+
+    /// Hops share a connection only with the same login, host, port and route.
+    #[test]
+    fn route_keys() {
+        let key = |label: &str, jump: Option<&str>| {
+            Destination::from_access(label, &access(jump))
+                .unwrap()
+                .route_key()
+        };
+        assert_eq!(key("u@b:22", Some("a")), key("u@b", Some("a")));
+        assert_ne!(key("u@b", Some("a")), key("u@b", None));
+        assert_ne!(key("u@b", Some("a")), key("v@b", Some("a")));
+        assert_ne!(key("u@b", Some("a")), key("u@b", Some("a:2222")));
+    }
+}

@@ -52,11 +52,29 @@ pub fn connect_boxed<'a>(
 fn named(hop: &Destination, e: ConnectError) -> ConnectError {
     match e {
         e @ ConnectError::Hop { .. } => e,
+        ConnectError::HostKey(why) => ConnectError::Hop {
+            via: hop.label.clone(),
+            addr: format!("{}:{}", hop.target.host, hop.target.port),
+            source: Box::new(ConnectError::HostKey(hop_fix(why))),
+        },
         e => ConnectError::Hop {
             via: hop.label.clone(),
             addr: format!("{}:{}", hop.target.host, hop.target.port),
             source: Box::new(e),
         },
+    }
+}
+
+/// The unknown-host fix for a hop: the target's flags do not apply to it,
+/// so the fix is the file it reads.
+fn hop_fix(why: String) -> String {
+    match why.find("; to trust it, rerun with") {
+        Some(at) => format!(
+            "{}; to trust it, add its key to ~/.ssh/known_hosts (jump hosts are checked against it, \
+             not --accept-new or --host-key)",
+            &why[..at]
+        ),
+        None => why,
     }
 }
 

@@ -109,7 +109,7 @@ struct Link {
     /// The hop the stream runs through.
     via: Option<Arc<Connection>>,
     /// A ProxyCommand's account of its end, for a failed handshake.
-    proxy: Option<tokio::sync::watch::Receiver<proxy_command::State>>,
+    proxy: Option<proxy_command::Report>,
 }
 
 /// Connects to `dest`, verifies its host key and authenticates. Jump hosts
@@ -119,36 +119,10 @@ pub async fn connect(dest: &Destination) -> Result<Connection, ConnectError> {
 }
 
 async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connection, ConnectError> {
-    let target = &dest.target;
-    let addr = || format!("{}:{}", target.host, target.port);
     let link = open(dest, hops).await?;
-    let refusal = Arc::new(Mutex::new(None));
-    let handler = ClientHandler::new(
-        dest.host_keys.clone(),
-        &target.host,
-        target.port,
-        refusal.clone(),
-        link.holds,
-    );
-    let handshake = client::connect_stream(russh_config(dest), link.stream, handler);
-    let mut handle = match tokio::time::timeout(dest.connect_timeout, handshake).await {
-        Err(_) => return Err(ConnectError::HandshakeTimeout { addr: addr() }),
-        Ok(Ok(handle)) => handle,
-        Ok(Err(e)) => {
-            if let Some(why) = refusal.lock().expect("refusal lock").take() {
-                return Err(ConnectError::HostKey(why));
-            }
-            if let Some(report) = link.proxy {
-                if let Some(ended) = proxy_command::ended(report, PROXY_REPORT).await {
-                    return Err(ended);
-                }
-            }
-            return Err(ConnectError::Handshake {
-                addr: addr(),
-                reason: e.to_string(),
-            });
-        }
-    };
+    let via = link.via.clone();
+    let mut handle = handshake(dest, link).await?;
+    let target = &dest.target;
     super::auth::authenticate(
         &mut handle,
         &target.user,
@@ -163,19 +137,46 @@ async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connecti
     Ok(Connection {
         handle,
         label: dest.label.clone(),
-        via: link.via,
+        via,
+    })
+}
+
+/// The SSH handshake over `link`, with the host key check; a failure is
+/// the host key's refusal, the ProxyCommand's end, or the handshake's own.
+async fn handshake(dest: &Destination, link: Link) -> Result<Handle<ClientHandler>, ConnectError> {
+    let target = &dest.target;
+    let addr = || format!("{}:{}", target.host, target.port);
+    let refusal = Arc::new(Mutex::new(None));
+    let handler = ClientHandler::new(
+        dest.host_keys.clone(),
+        &target.host,
+        target.port,
+        refusal.clone(),
+        link.holds,
+    );
+    let handshake = client::connect_stream(russh_config(dest), link.stream, handler);
+    let e = match tokio::time::timeout(dest.connect_timeout, handshake).await {
+        Err(_) => return Err(ConnectError::HandshakeTimeout { addr: addr() }),
+        Ok(Ok(handle)) => return Ok(handle),
+        Ok(Err(e)) => e,
+    };
+    if let Some(why) = refusal.lock().expect("refusal lock").take() {
+        return Err(ConnectError::HostKey(why));
+    }
+    if let Some(report) = link.proxy
+        && let Some(ended) = proxy_command::ended(report, PROXY_REPORT).await
+    {
+        return Err(ended);
+    }
+    Err(ConnectError::Handshake {
+        addr: addr(),
+        reason: e.to_string(),
     })
 }
 
 /// Opens the byte stream `dest`'s route names. Each stage has its own
 /// timeout: a chain of hops is not cut short by the target's.
 async fn open(dest: &Destination, hops: Option<&Hops>) -> Result<Link, ConnectError> {
-    let link = |stream: Box<dyn Io>, holds| Link {
-        stream,
-        holds,
-        via: None,
-        proxy: None,
-    };
     match &dest.route {
         Route::Tcp => {
             let (host, port) = (&dest.target.host, dest.target.port);
@@ -185,15 +186,14 @@ async fn open(dest: &Destination, hops: Option<&Hops>) -> Result<Link, ConnectEr
                     addr: format!("{host}:{port}"),
                     reason: "timed out".to_string(),
                 })??;
-            Ok(link(Box::new(stream), Holds::Nothing))
-        }
-        Route::Command(command) => {
-            let (stream, child, report) = proxy_command::spawn(command)?;
             Ok(Link {
-                proxy: Some(report),
-                ..link(stream, Holds::Child(child))
+                stream: Box::new(stream),
+                holds: Holds::Nothing,
+                via: None,
+                proxy: None,
             })
         }
+        Route::Command(command) => proxy_command::open(command),
         Route::Through(hop) => jump::open(hop, dest, hops).await,
     }
 }

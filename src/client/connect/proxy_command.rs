@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::{oneshot, watch};
 
-use super::{ConnectError, Io};
+use super::{ConnectError, Holds, Link};
 
 /// How long a hung-up command has between SIGHUP and SIGKILL.
 const HANGUP_GRACE: Duration = Duration::from_secs(2);
@@ -44,8 +44,11 @@ pub struct State {
     last_line: Option<String>,
 }
 
+/// What a failed handshake asks about the command.
+pub type Report = watch::Receiver<State>;
+
 /// Starts `command`; the stream is its stdout (read) and stdin (write).
-pub fn spawn(command: &str) -> Result<(Box<dyn Io>, ProxyChild, watch::Receiver<State>), ConnectError> {
+pub fn open(command: &str) -> Result<Link, ConnectError> {
     let shell = std::env::var_os("SHELL")
         .filter(|shell| !shell.is_empty())
         .unwrap_or_else(|| "/bin/sh".into());
@@ -70,14 +73,18 @@ pub fn spawn(command: &str) -> Result<(Box<dyn Io>, ProxyChild, watch::Receiver<
     let (hang_up, hung_up) = oneshot::channel();
     tokio::spawn(copy_stderr(stderr, state.clone()));
     tokio::spawn(reap(child, hung_up, state));
-    let stream = tokio::io::join(stdout, stdin);
-    Ok((Box::new(stream), ProxyChild { _hang_up: hang_up }, report))
+    Ok(Link {
+        stream: Box::new(tokio::io::join(stdout, stdin)),
+        holds: Holds::Child(ProxyChild { _hang_up: hang_up }),
+        via: None,
+        proxy: Some(report),
+    })
 }
 
 /// The error for a handshake that failed over the command: the command's
 /// own end and last stderr line if it has ended (waiting up to `within`),
 /// else `None` (the handshake failed for a reason of its own).
-pub async fn ended(mut report: watch::Receiver<State>, within: Duration) -> Option<ConnectError> {
+pub async fn ended(mut report: Report, within: Duration) -> Option<ConnectError> {
     let _ = tokio::time::timeout(
         within,
         report.wait_for(|state| state.exit.is_some() && state.stderr_done),
