@@ -99,23 +99,21 @@ fn one_hop_to_serve_and_sshd() {
 }
 
 /// Two hops: `-J a,b` dials a, reaches b through it, and the target
-/// through b; 4 MB each way and the exit code arrive intact.
+/// (`sesh serve`, then an sshd) through b; 4 MB each way and the exit code
+/// arrive intact, and both hops carried them.
 #[test]
 fn two_hops() {
     let (first, second) = (bastion(), bastion());
     let home = Home::new(&[&first, &second]);
     let server = Server::start_sh(&[]);
+    let sshd = Sshd::start();
     let jumps = format!("{},{}", hop(&first), hop(&second));
-    assert_round_trip(through(
-        &Remote::of_serve(&server),
-        &home,
-        &jumps,
-        &[],
-        "cat; exit 7",
-    ));
+    for remote in [Remote::of_serve(&server), Remote::of_sshd(&sshd)] {
+        assert_round_trip(through(&remote, &home, &jumps, &[], "cat; exit 7"));
+    }
     // Both hops carried the data: the second was reached through the first.
     for sshd in [&first, &second] {
-        let carried = crate::support::wait_for(Duration::from_secs(10), || transferred(sshd) > 8_000_000);
+        let carried = crate::support::wait_for(Duration::from_secs(10), || transferred(sshd) > 16_000_000);
         assert!(carried, "{}", sshd.log());
     }
 }
@@ -152,6 +150,28 @@ fn bastion_refuses_the_key() {
     let expected = format!("sesh: jump host {} refused the key: ", hop(&bastion));
     assert!(stderr.starts_with(&expected), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// A target the bastion cannot reach: 255, the bastion named with the
+/// channel it could not open.
+#[test]
+fn bastion_cannot_reach_target() {
+    let bastion = bastion();
+    let home = Home::new(&[&bastion]);
+    let nowhere = crate::support::sshd::free_port();
+    let mut sesh = crate::support::exec::sesh_exec();
+    sesh.env("HOME", home.path())
+        .args(["-n", "--host-key", "SHA256:x", "-J", &hop(&bastion)])
+        .arg(format!("127.0.0.1:{nowhere}"))
+        .arg("true");
+    let output = run_with_input(sesh, b"");
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "sesh: jump host {} could not open a channel to 127.0.0.1:{nowhere}: connect failed\n",
+        hop(&bastion)
+    );
+    assert_eq!(stderr, expected);
 }
 
 /// A bastion whose host key is not in known_hosts is refused (the target's
@@ -288,6 +308,38 @@ fn fanout_shares_one_bastion_login() {
     assert_eq!(output.stdout, b"ran\n".repeat(20), "{}", describe(&output));
     let logins = bastion.log().matches("Accepted publickey").count();
     assert_eq!(logins, 1, "{}", bastion.log());
+}
+
+/// Twenty hosts behind a bastion that refuses the key: each fails with the
+/// jump-host line, after one attempt on the bastion, not twenty.
+#[test]
+fn fanout_refused_bastion_tried_once() {
+    let bastion = bastion();
+    let home = Home::new(&[]);
+    std::fs::write(
+        home.path().join(".ssh/known_hosts"),
+        bastion.known_hosts_line() + "\n",
+    )
+    .unwrap();
+    let server = Server::start_sh(&[]);
+    let remote = Remote::of_serve(&server);
+    let mut sesh = crate::support::exec::sesh_exec();
+    sesh.env("HOME", home.path())
+        .args(["-n", "--json", "-J", &hop(&bastion)])
+        .arg("-i")
+        .arg(&remote.identity)
+        .args(["--host-key", &remote.fingerprint]);
+    for _ in 0..20 {
+        sesh.args(["-H", &remote.target]);
+    }
+    sesh.args(["--", "true"]);
+    let output = run_with_input(sesh, b"");
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let refused = format!("jump host {} refused the key", hop(&bastion));
+    assert_eq!(stdout.matches(&refused).count(), 20, "{stdout}");
+    let attempts = bastion.log().matches("Failed publickey").count();
+    assert_eq!(attempts, 1, "{}", bastion.log());
 }
 
 /// A destination for the library tests: `server` pinned, through `route`.
