@@ -1,72 +1,14 @@
-//! Jump hosts (`sesh exec -J`) and ProxyCommand, with the real peers: private
-//! OpenSSH sshds as bastions, `sesh serve` and a second sshd as targets, and
-//! `ssh -W` as a ProxyCommand. sesh runs with its own HOME, whose `.ssh`
-//! holds the key the bastions admit and their host keys, as a user's would.
+//! Jump hosts (`sesh exec -J`) with the real peers: private OpenSSH sshds
+//! as bastions, `sesh serve` and a second sshd as targets. sesh runs with
+//! its own HOME (support/jump.rs), as a user's would be.
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use sesh::client::connect::{ConnectError, connect};
-use sesh::client::destination::{Destination, Route, local_user};
-use sesh::client::host_key::Policy;
-use sesh::client::target::Target;
-
-use crate::support::client::collect_half;
 use crate::support::exec::Remote;
+use crate::support::jump::{Home, bastion, hop, through};
 use crate::support::sshd::Sshd;
-use crate::support::{
-    Server, describe, keygen, pattern_bytes, run_with_input, send_signal, wait_with_deadline,
-};
-
-/// A bastion: a private sshd that allows TCP forwarding.
-fn bastion() -> Sshd {
-    Sshd::start_with("AllowTcpForwarding yes")
-}
-
-/// A HOME for sesh: `.ssh/id_ed25519`, admitted by every bastion given, and
-/// `.ssh/known_hosts` holding their host keys.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new(bastions: &[&Sshd]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let ssh = dir.path().join(".ssh");
-        std::fs::create_dir(&ssh).unwrap();
-        keygen(&ssh.join("id_ed25519"));
-        let public = std::fs::read_to_string(ssh.join("id_ed25519.pub")).unwrap();
-        let mut known_hosts = String::new();
-        for bastion in bastions {
-            let authorized = bastion.keys.authorized_keys();
-            let mut admitted = std::fs::read_to_string(&authorized).unwrap();
-            admitted.push_str(&public);
-            std::fs::write(&authorized, admitted).unwrap();
-            known_hosts.push_str(&bastion.known_hosts_line());
-            known_hosts.push('\n');
-        }
-        std::fs::write(ssh.join("known_hosts"), known_hosts).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-fn hop(sshd: &Sshd) -> String {
-    format!("127.0.0.1:{}", sshd.addr.port())
-}
-
-/// `sesh exec` to `remote` through `jumps`, with `home` as HOME.
-fn through(remote: &Remote, home: &Home, jumps: &str, extra: &[&str], command: &str) -> Command {
-    let mut args = vec!["-J", jumps];
-    args.extend_from_slice(extra);
-    let mut sesh = remote.command(&args);
-    sesh.env("HOME", home.path()).arg(command);
-    sesh
-}
+use crate::support::{Server, describe, pattern_bytes, run_with_input, send_signal, wait_with_deadline};
 
 /// Several MB each way through `cat` and the exit code, intact.
 fn assert_round_trip(command: Command) {
@@ -340,97 +282,4 @@ fn fanout_refused_bastion_tried_once() {
     assert_eq!(stdout.matches(&refused).count(), 20, "{stdout}");
     let attempts = bastion.log().matches("Failed publickey").count();
     assert_eq!(attempts, 1, "{}", bastion.log());
-}
-
-/// A destination for the library tests: `server` pinned, through `route`.
-fn destination(remote: &Remote, route: Route) -> Destination {
-    Destination {
-        label: remote.target.clone(),
-        target: Target {
-            user: local_user().unwrap(),
-            host: remote.host.clone(),
-            port: remote.port,
-        },
-        route,
-        identities: vec![remote.identity.clone()],
-        explicit_identities: true,
-        host_keys: Policy::Pin(remote.fingerprint.clone()),
-        connect_timeout: Duration::from_secs(30),
-        keepalive: None,
-        hops: None,
-    }
-}
-
-/// ProxyCommand `ssh -W %h:%p` through a private sshd reaches `sesh
-/// serve`; bytes both ways and the exit status arrive intact, and the
-/// command is gone once the connection is.
-#[tokio::test]
-async fn proxy_command_through_ssh_w() {
-    let bastion = bastion();
-    let home = tempfile::tempdir().unwrap();
-    let server = Server::start_sh(&[]);
-    let remote = Remote::of_serve(&server);
-    let pid_file = home.path().join("proxy.pid");
-    let command = format!(
-        "sh -c 'echo $$ > {}; exec env -u SSH_AUTH_SOCK HOME={} ssh -F /dev/null -i {} -p {} -o BatchMode=yes -o IdentitiesOnly=yes \
-         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -W {}:{} 127.0.0.1'",
-        pid_file.display(),
-        home.path().display(),
-        bastion.keys.identity().display(),
-        bastion.addr.port(),
-        remote.host,
-        remote.port
-    );
-    let connection = connect(&destination(&remote, Route::Command(command)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", bastion.log()));
-    let channel = connection.channel_open_session().await.unwrap();
-    channel.exec(true, "cat; exit 5").await.unwrap();
-    let (reader, writer) = channel.split();
-    let data = pattern_bytes(2 * 1024 * 1024, 9);
-    let sent = data.clone();
-    let pump = tokio::spawn(async move {
-        writer.data(&sent[..]).await.unwrap();
-        writer.eof().await.unwrap();
-    });
-    let transcript = collect_half(reader, Duration::from_secs(60)).await;
-    pump.await.unwrap();
-    assert_eq!(transcript.exit_status(), Some(5), "{transcript:?}");
-    assert!(
-        transcript.stdout == data,
-        "got {} bytes back",
-        transcript.stdout.len()
-    );
-    assert!(bastion.log().contains("Accepted publickey"), "{}", bastion.log());
-    // The command lives as long as the connection, no longer.
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(
-        crate::support::alive(pid),
-        "the ProxyCommand ended under a live connection"
-    );
-    let _ = connection
-        .disconnect(russh::Disconnect::ByApplication, "", "en")
-        .await;
-    drop(connection);
-    let gone = crate::support::eventually_async(Duration::from_secs(10), || crate::support::gone(pid)).await;
-    assert!(gone, "the ProxyCommand outlived its connection");
-}
-
-/// A ProxyCommand that fails before the handshake: the error is its exit
-/// status and its last stderr line.
-#[tokio::test]
-async fn proxy_command_failure_line() {
-    let server = Server::start_sh(&[]);
-    let remote = Remote::of_serve(&server);
-    let route = Route::Command("sh -c 'echo trying >&2; echo no route >&2; exit 1'".into());
-    let failed = connect(&destination(&remote, route))
-        .await
-        .err()
-        .expect("no connection");
-    assert!(matches!(failed, ConnectError::Proxy { .. }), "{failed:?}");
-    assert_eq!(failed.to_string(), "ProxyCommand exited 1: no route");
 }
