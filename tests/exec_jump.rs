@@ -137,10 +137,10 @@ fn unknown_bastion_refused() {
     );
 }
 
-/// Every process below the bastion's listener: its per-connection sshds.
-fn sessions_of(sshd: &Sshd) -> Vec<i32> {
+/// Every process below `pid` (for an sshd: its per-connection processes).
+fn descendants(pid: u32) -> Vec<i32> {
     let mut found = Vec::new();
-    let mut queue = vec![sshd.pid() as i32];
+    let mut queue = vec![pid as i32];
     while let Some(pid) = queue.pop() {
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
             .into_iter()
@@ -157,20 +157,22 @@ fn sessions_of(sshd: &Sshd) -> Vec<i32> {
     found
 }
 
-/// Runs a long command through the bastion, does `to_bastion` to its
-/// session processes once the command runs, and returns sesh's output and
-/// how long it took after that.
-fn bastion_fails_mid_session(signo: i32, extra: &[&str]) -> (Output, Duration) {
+/// What fails mid-session.
+enum Fault {
+    /// The bastion's session processes get this signal.
+    Bastion(i32),
+    /// The target (`sesh serve` and its command) is killed.
+    Target,
+}
+
+/// Runs a long command through a bastion, lets `fault` happen once the
+/// command runs, and returns sesh's output and how long it took after that.
+fn mid_session(fault: Fault, extra: &[&str]) -> (Output, Duration) {
     let bastion = bastion();
     let home = Home::new(&[&bastion]);
     let server = Server::start_sh(&[]);
-    let mut sesh = through(
-        &Remote::of_serve(&server),
-        &home,
-        &hop(&bastion),
-        extra,
-        "echo started; sleep 60",
-    );
+    let remote = Remote::of_serve(&server);
+    let mut sesh = through(&remote, &home, &hop(&bastion), extra, "echo started; sleep 60");
     sesh.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -179,29 +181,50 @@ fn bastion_fails_mid_session(signo: i32, extra: &[&str]) -> (Output, Duration) {
     let mut started = [0u8; 8];
     std::io::Read::read_exact(&mut stdout, &mut started).unwrap();
     assert_eq!(&started, b"started\n");
-    let sessions = sessions_of(&bastion);
-    assert!(!sessions.is_empty(), "no session process under the bastion");
-    for pid in &sessions {
+    let (victims, signo) = match fault {
+        Fault::Bastion(signo) => (descendants(bastion.pid()), signo),
+        Fault::Target => {
+            let mut all = descendants(server.child.id());
+            all.push(server.child.id() as i32);
+            (all, libc::SIGKILL)
+        }
+    };
+    assert!(!victims.is_empty(), "no session process to fail");
+    for pid in &victims {
         send_signal(*pid, signo);
     }
     let hit = Instant::now();
     let status = wait_with_deadline(&mut child, Duration::from_secs(60));
     let took = hit.elapsed();
-    for pid in &sessions {
+    for pid in &victims {
         send_signal(*pid, libc::SIGKILL);
     }
     if status.is_none() {
         let _ = child.kill();
     }
-    let output = child.wait_with_output().unwrap();
-    (output, took)
+    (child.wait_with_output().unwrap(), took)
+}
+
+/// The target killed mid-session while the bastion is fine: the line
+/// blames the server, not the bastion (which answers the probe).
+#[test]
+fn target_killed_behind_live_bastion() {
+    let (output, took) = mid_session(Fault::Target, &[]);
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    assert_eq!(
+        output.stderr,
+        b"sesh: connection to the server lost\n",
+        "{}",
+        describe(&output)
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 
 /// A bastion killed mid-session: sesh ends at once with 255 and the
 /// jump-host line.
 #[test]
 fn bastion_killed_mid_session() {
-    let (output, took) = bastion_fails_mid_session(libc::SIGKILL, &[]);
+    let (output, took) = mid_session(Fault::Bastion(libc::SIGKILL), &[]);
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -217,7 +240,7 @@ fn bastion_killed_mid_session() {
 /// (the target's keepalive noticed first; the bastion did not answer).
 #[test]
 fn bastion_frozen_mid_session() {
-    let (output, took) = bastion_fails_mid_session(libc::SIGSTOP, &["--keepalive", "1s"]);
+    let (output, took) = mid_session(Fault::Bastion(libc::SIGSTOP), &["--keepalive", "1s"]);
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

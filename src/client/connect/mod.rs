@@ -6,6 +6,7 @@
 //! ProxyCommand child) travels in the handler as [`Holds`], so it lives
 //! exactly as long as the connection over it.
 
+mod connection;
 mod error;
 mod handler;
 mod hops;
@@ -13,81 +14,21 @@ mod jump;
 mod proxy_command;
 mod tcp;
 
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client::{self, Handle};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+pub use connection::Connection;
 pub use error::ConnectError;
 pub use handler::ClientHandler;
 pub use hops::Hops;
 
 use super::destination::{Destination, Route};
-use crate::exit::Ending;
 
 /// How long a ProxyCommand that broke the handshake has to report its end.
 const PROXY_REPORT: Duration = Duration::from_secs(1);
-/// How long a jump host that looks alive has to answer a ping when the
-/// connection through it was lost.
-const HOP_PROBE: Duration = Duration::from_secs(3);
-
-/// An authenticated connection, and the hop it runs through, if any.
-pub struct Connection {
-    handle: Handle<ClientHandler>,
-    /// The destination's label, for naming a lost hop.
-    label: String,
-    /// The previous hop (its handler holds it as well, for lifetime; this
-    /// one is for asking whether it is still there).
-    via: Option<Arc<Connection>>,
-}
-
-impl Deref for Connection {
-    type Target = Handle<ClientHandler>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.handle
-    }
-}
-
-impl Connection {
-    /// The label of the outermost jump host on the way that is gone or does
-    /// not answer a ping in time; `None` when every hop is fine (or there
-    /// is none).
-    pub async fn lost_hop(&self) -> Option<String> {
-        let mut chain = Vec::new();
-        let mut hop = self.via.as_deref();
-        while let Some(connection) = hop {
-            chain.push(connection);
-            hop = connection.via.as_deref();
-        }
-        chain.reverse();
-        if let Some(gone) = chain.iter().find(|hop| hop.is_closed()) {
-            return Some(gone.label.clone());
-        }
-        // A frozen hop (SIGSTOP, a partition) still looks open; one that is
-        // alive answers a ping at once.
-        for hop in chain {
-            if !matches!(tokio::time::timeout(HOP_PROBE, hop.send_ping()).await, Ok(Ok(()))) {
-                return Some(hop.label.clone());
-            }
-        }
-        None
-    }
-
-    /// A failure of the session put down to the jump host whose loss
-    /// caused it, if one did; every other ending as it is.
-    pub async fn blame_hop(&self, ending: Ending) -> Ending {
-        match ending {
-            Ending::Failed(_) if self.via.is_some() => match self.lost_hop().await {
-                Some(name) => Ending::Failed(format!("connection to jump host {name} lost")),
-                None => ending,
-            },
-            ending => ending,
-        }
-    }
-}
 
 /// A byte stream an SSH connection can run over.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -120,7 +61,7 @@ pub async fn connect(dest: &Destination) -> Result<Connection, ConnectError> {
 
 async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connection, ConnectError> {
     let link = open(dest, hops).await?;
-    let via = link.via.clone();
+    let (via, proxy) = (link.via.clone(), link.proxy.clone());
     let mut handle = handshake(dest, link).await?;
     let target = &dest.target;
     super::auth::authenticate(
@@ -134,11 +75,7 @@ async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connecti
         target: target.to_string(),
         reason,
     })?;
-    Ok(Connection {
-        handle,
-        label: dest.label.clone(),
-        via,
-    })
+    Ok(Connection::new(handle, &dest.label, via, proxy))
 }
 
 /// The SSH handshake over `link`, with the host key check; a failure is
