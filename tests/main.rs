@@ -6,7 +6,9 @@ mod support;
 
 mod conformance;
 mod exec_common;
+mod exec_jump;
 mod exec_known_hosts;
+mod exec_proxy_command;
 mod exec_serve;
 mod exec_sshd;
 mod fanout;
