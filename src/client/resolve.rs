@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::destination::{CONNECT_TIMEOUT, Destination, KEEPALIVE, Route};
 use super::host_key::Policy;
 use super::ssh_config::values::StrictHostKeyChecking;
-use super::ssh_config::{CommandLine, CommandLineArg, Options, Sources, SshConfig};
+use super::ssh_config::{CommandLine, CommandLineArg, Hop, Options, Proxy, Sources, SshConfig};
 use super::target::Target;
 use crate::cli::AccessArgs;
 
@@ -135,7 +135,9 @@ impl Resolver {
     /// The destination `text` names.
     pub fn destination(&self, text: &str) -> Result<Destination, String> {
         let options = self.options(text)?;
-        let mut destination = self.build(text, &options, self.pin.clone())?;
+        let mut seen = vec![(options.user.clone(), options.hostname.clone(), options.port)];
+        let route = self.route(&options, &mut seen)?;
+        let mut destination = self.build(text, &options, self.pin.clone(), route)?;
         if let Some(timeout) = self.typed.connect_timeout {
             destination.connect_timeout = timeout;
         }
@@ -147,7 +149,13 @@ impl Resolver {
 
     /// A destination from resolved options: identities, host key trust,
     /// timers and the route.
-    fn build(&self, label: &str, options: &Options, pin: Option<String>) -> Result<Destination, String> {
+    fn build(
+        &self,
+        label: &str,
+        options: &Options,
+        pin: Option<String>,
+        route: Route,
+    ) -> Result<Destination, String> {
         let target = Target {
             user: options.user.clone(),
             host: options.hostname.clone(),
@@ -166,7 +174,7 @@ impl Resolver {
         Ok(Destination {
             label: label.to_string(),
             target,
-            route: route(options)?,
+            route,
             identities,
             explicit_identities,
             host_keys: policy(options, pin),
@@ -175,6 +183,7 @@ impl Resolver {
                 .map_or(CONNECT_TIMEOUT, |s| Duration::from_secs(s.into())),
             keepalive,
             keepalive_max: options.server_alive_count_max as usize,
+            hops: None,
         })
     }
 }
@@ -195,13 +204,71 @@ fn policy(options: &Options, pin: Option<String>) -> Policy {
     }
 }
 
-/// The route ProxyJump/ProxyCommand give.
-fn route(options: &Options) -> Result<Route, String> {
-    match options.proxy {
-        super::ssh_config::Proxy::Direct => Ok(Route::Tcp),
-        _ => Err(format!(
-            "{}: ProxyJump and ProxyCommand are not supported yet",
-            options.label
-        )),
+/// Most hops one route may pass, counting those a hop's own ProxyJump adds.
+const MAX_HOPS: usize = 16;
+
+impl Resolver {
+    /// The route ProxyJump/ProxyCommand give `options`. `seen` holds the
+    /// logins (user, host, port) already on the chain, for loops.
+    fn route(&self, options: &Options, seen: &mut Vec<(String, String, u16)>) -> Result<Route, String> {
+        match &options.proxy {
+            Proxy::Direct => Ok(Route::Tcp),
+            Proxy::Command(_) => match options.proxy_command().map_err(|e| e.to_string())? {
+                Some(command) if command == "-" => Err(format!(
+                    "{}: ProxyCommand - (ssh's own stdio) is not supported",
+                    options.label
+                )),
+                Some(command) => Ok(Route::Command(command)),
+                None => Ok(Route::Tcp),
+            },
+            Proxy::Jump(spec) => {
+                let mut route: Option<Route> = None;
+                for hop in spec.hops() {
+                    let hop = self.hop(&hop, route.take(), seen)?;
+                    route = Some(Route::Through(Box::new(hop)));
+                }
+                Ok(route.unwrap_or(Route::Tcp))
+            }
+        }
+    }
+
+    /// One jump host as its own destination: its own lookup with only the
+    /// spec's user and port (as ssh runs `ssh -l U -p P -W ... HOP`: no
+    /// `-o`, `-i` or other flag of the command line; `-F` applies). The
+    /// first hop's route is its own configuration's; a later one goes
+    /// through the hop before it (`previous`).
+    fn hop(
+        &self,
+        hop: &Hop,
+        previous: Option<Route>,
+        seen: &mut Vec<(String, String, u16)>,
+    ) -> Result<Destination, String> {
+        let mut cli = CommandLine::default();
+        if let Some(user) = &hop.user {
+            cli.push(CommandLineArg::User(user.clone()));
+        }
+        if let Some(port) = hop.port {
+            cli.push(CommandLineArg::Port(port.to_string()));
+        }
+        let options = self
+            .config
+            .resolve(&hop.host, &cli)
+            .map_err(|e| format!("jump host {}: {e}", hop.host))?;
+        let login = (options.user.clone(), options.hostname.clone(), options.port);
+        if seen.contains(&login) {
+            return Err(format!("jump host loop via {}", hop.host));
+        }
+        if seen.len() > MAX_HOPS {
+            return Err(format!(
+                "more than {MAX_HOPS} jump hosts on the way to {}",
+                hop.host
+            ));
+        }
+        seen.push(login);
+        let route = match previous {
+            Some(route) => route,
+            None => self.route(&options, seen)?,
+        };
+        self.build(&hop.host, &options, None, route)
     }
 }

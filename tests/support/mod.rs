@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod exec;
+pub mod jump;
 pub mod leaks;
 pub mod sshd;
 pub mod transfer;

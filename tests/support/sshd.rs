@@ -20,6 +20,12 @@ pub struct Sshd {
 
 impl Sshd {
     pub fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// Like `start`, with `extra` lines appended to its config (for
+    /// example `AllowTcpForwarding yes` for a jump host).
+    pub fn start_with(extra: &str) -> Self {
         let keys = Keys::new();
         let dir = keys.dir.path();
         let host_key = dir.join("sshd_host_key");
@@ -36,7 +42,7 @@ impl Sshd {
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n",
+                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n{extra}\n",
                 host_key.display(),
                 keys.authorized_keys().display(),
                 dir.join("sshd.pid").display()
@@ -75,6 +81,18 @@ impl Sshd {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("sshd did not start: {}", self.log());
+    }
+
+    /// Its `known_hosts` line: `[127.0.0.1]:PORT TYPE KEY`.
+    pub fn known_hosts_line(&self) -> String {
+        let public = std::fs::read_to_string(self.keys.path("sshd_host_key.pub")).unwrap();
+        let key: Vec<&str> = public.split_whitespace().take(2).collect();
+        format!("[127.0.0.1]:{} {}", self.addr.port(), key.join(" "))
+    }
+
+    /// The listening sshd's pid (its per-connection processes are below it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn log(&self) -> String {
