@@ -49,7 +49,7 @@ impl Home {
 }
 
 /// A `sesh serve` whose host key is on disk, and that key's public half.
-fn serve_with_host_key() -> (Server, String) {
+pub fn serve_with_host_key() -> (Server, String) {
     let keys = Keys::new();
     let host_key = keys.path("host_key");
     keygen(&host_key);
@@ -72,13 +72,13 @@ fn public_half(path: &Path) -> String {
     text.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
 
-fn local_user() -> String {
+pub fn local_user() -> String {
     sesh::client::destination::local_user().unwrap()
 }
 
 /// `Host NAMES` with everything needed to reach 127.0.0.1:PORT, the
 /// identity and known_hosts file from the file.
-fn alias_block(names: &str, port: u16, identity: &Path, known_hosts: &Path) -> String {
+pub fn alias_block(names: &str, port: u16, identity: &Path, known_hosts: &Path) -> String {
     format!(
         "Host {names}\n  HostName 127.0.0.1\n  Port {port}\n  User {}\n  IdentityFile {}\n  UserKnownHostsFile {}\n",
         local_user(),
@@ -87,11 +87,11 @@ fn alias_block(names: &str, port: u16, identity: &Path, known_hosts: &Path) -> S
     )
 }
 
-fn run(command: Command) -> Output {
+pub fn run(command: Command) -> Output {
     run_with_input(command, b"")
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

@@ -29,6 +29,7 @@ fn destination(remote: &Remote, route: Route) -> Destination {
         route,
         identities: vec![remote.identity.clone()],
         explicit_identities: true,
+        agent: Default::default(),
         host_keys: Policy::Pin(remote.fingerprint.clone()),
         connect_timeout: Duration::from_secs(30),
         keepalive: None,

@@ -22,6 +22,27 @@ pub fn default_identities(home: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Which ssh-agent to ask (IdentityAgent) and which of its keys to offer
+/// (IdentitiesOnly).
+#[derive(Debug, Clone, Default)]
+pub struct AgentUse {
+    pub socket: AgentSocket,
+    /// Offer only agent keys whose public half is that of an identity file.
+    pub identities_only: bool,
+}
+
+/// Where the agent listens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AgentSocket {
+    /// `SSH_AUTH_SOCK` (the default).
+    #[default]
+    Env,
+    /// `IdentityAgent none`: no agent.
+    Off,
+    /// A socket path (IdentityAgent, expanded).
+    Path(PathBuf),
+}
+
 /// Tries every key until one is accepted; `Err` lists what was tried, why
 /// each failed, and which methods the server would accept.
 pub async fn authenticate<H: client::Handler>(
@@ -29,6 +50,7 @@ pub async fn authenticate<H: client::Handler>(
     user: &str,
     identities: &[PathBuf],
     explicit: bool,
+    agent: &AgentUse,
 ) -> Result<(), String> {
     let mut attempt = Attempt {
         handle,
@@ -37,7 +59,8 @@ pub async fn authenticate<H: client::Handler>(
         remaining: None,
         rsa_hash: None,
     };
-    if attempt.with_agent().await? {
+    let only = agent.identities_only.then(|| public_halves(identities));
+    if attempt.with_agent(&agent.socket, only.as_deref()).await? {
         return Ok(());
     }
     for path in identities {
@@ -87,18 +110,27 @@ impl<H: client::Handler> Attempt<'_, H> {
         }
     }
 
-    async fn with_agent(&mut self) -> Result<bool, String> {
-        if std::env::var_os("SSH_AUTH_SOCK").is_none() {
-            return Ok(false);
-        }
-        let mut agent = match AgentClient::connect_env().await {
+    async fn with_agent(&mut self, socket: &AgentSocket, only: Option<&[PublicKey]>) -> Result<bool, String> {
+        let connected = match socket {
+            AgentSocket::Off => return Ok(false),
+            AgentSocket::Env if std::env::var_os("SSH_AUTH_SOCK").is_none() => return Ok(false),
+            AgentSocket::Env => AgentClient::connect_env().await,
+            AgentSocket::Path(path) => AgentClient::connect_uds(path).await,
+        };
+        let mut agent = match connected {
             Ok(agent) => agent,
             Err(e) => {
                 self.tried.push(format!("ssh-agent (unreachable: {e})"));
                 return Ok(false);
             }
         };
-        let identities = agent.request_identities().await.unwrap_or_default();
+        let mut identities = agent.request_identities().await.unwrap_or_default();
+        if let Some(only) = only {
+            identities.retain(|identity| {
+                only.iter()
+                    .any(|key| key.key_data() == identity.public_key().key_data())
+            });
+        }
         if identities.is_empty() {
             self.tried.push("ssh-agent (no keys)".to_string());
         }
@@ -163,6 +195,23 @@ impl<H: client::Handler> Attempt<'_, H> {
         };
         format!("tried {tried}{methods}")
     }
+}
+
+/// The public halves of the identity files (`PATH.pub`, else the private
+/// key when it needs no passphrase), for IdentitiesOnly.
+fn public_halves(identities: &[PathBuf]) -> Vec<PublicKey> {
+    identities
+        .iter()
+        .filter_map(|path| {
+            let mut public = path.clone().into_os_string();
+            public.push(".pub");
+            russh::keys::load_public_key(&public).ok().or_else(|| {
+                russh::keys::load_secret_key(path, None)
+                    .ok()
+                    .map(|k| k.public_key().clone())
+            })
+        })
+        .collect()
 }
 
 /// Loads a private key, asking for its passphrase on the terminal if it

@@ -28,6 +28,8 @@ pub struct Destination {
     pub identities: Vec<PathBuf>,
     /// The identities were given with `-i` (a missing one is reported).
     pub explicit_identities: bool,
+    /// IdentityAgent and IdentitiesOnly.
+    pub agent: super::auth::AgentUse,
     pub host_keys: Policy,
     /// Applies to each hop on its own, as OpenSSH's ConnectTimeout does.
     pub connect_timeout: Duration,
@@ -131,7 +133,7 @@ mod tests {
                     || path.ends_with(".ssh/id_rsa"))
         );
         assert!(
-            matches!(&hops[0].host_keys, Policy::Strict { known_hosts } if known_hosts.ends_with(".ssh/known_hosts"))
+            matches!(&hops[0].host_keys, Policy::Files(files) if files.user[0].ends_with(".ssh/known_hosts"))
         );
     }
 

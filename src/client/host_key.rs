@@ -1,6 +1,9 @@
 //! Whether to trust the key a server presents: pinned by fingerprint, or
-//! checked against `known_hosts` (learning unknown hosts only with
-//! `--accept-new`). A changed or revoked key is always refused.
+//! checked against the known_hosts files (UserKnownHostsFile then
+//! GlobalKnownHostsFile, read in order), with what StrictHostKeyChecking
+//! says about a host none of them knows: refuse, learn it into the first
+//! user file (accept-new, hashed under HashKnownHosts), or accept it (no).
+//! A changed or revoked key is always refused, in every mode.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,12 +23,40 @@ pub enum Policy {
     AcceptNew { known_hosts: PathBuf },
     /// Exactly this `SHA256:` fingerprint; the file is not touched.
     Pin(String),
+    /// The files and modes ssh_config gives.
+    Files(KnownHostsFiles),
+}
+
+/// The known_hosts files of one destination and what to do with a host
+/// none of them knows.
+#[derive(Debug, Clone)]
+pub struct KnownHostsFiles {
+    /// UserKnownHostsFile, in order: new keys go to the first.
+    pub user: Vec<PathBuf>,
+    /// GlobalKnownHostsFile: read, never written.
+    pub global: Vec<PathBuf>,
+    pub unknown: Unknown,
+    /// HashKnownHosts: learned names are written hashed.
+    pub hash: bool,
+    /// HostKeyAlias: the name looked up (and learned) instead of the host.
+    pub alias: Option<String>,
+}
+
+/// A host no file knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// StrictHostKeyChecking yes/ask: refused with the fix.
+    Refuse,
+    /// accept-new: learned into the first user file.
+    Learn,
+    /// no/off: accepted, not written, and said on stderr.
+    Accept,
 }
 
 /// Decides on `key` for `host:port`; `Err` is the one line to show.
 pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
     let presented = fingerprint(key);
-    let known_hosts = match policy {
+    let files = match policy {
         Policy::Pin(pinned) if *pinned == presented => return Ok(()),
         Policy::Pin(pinned) => {
             return Err(format!(
@@ -33,35 +64,81 @@ pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result
                 known_hosts::host_name(host, port)
             ));
         }
-        Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } => known_hosts,
+        Policy::Strict { known_hosts } => single(known_hosts, Unknown::Refuse),
+        Policy::AcceptNew { known_hosts } => single(known_hosts, Unknown::Learn),
+        Policy::Files(files) => files.clone(),
     };
-    let shown = known_hosts.display();
+    verify_files(&files, host, port, key)
+}
+
+fn single(path: &Path, unknown: Unknown) -> KnownHostsFiles {
+    KnownHostsFiles {
+        user: vec![path.to_path_buf()],
+        global: Vec::new(),
+        unknown,
+        hash: false,
+        alias: None,
+    }
+}
+
+/// The key against every file: revoked anywhere refuses, held anywhere
+/// admits, named elsewhere with another key is a changed key.
+fn verify_files(files: &KnownHostsFiles, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
+    let presented = fingerprint(key);
+    let host = files.alias.as_deref().unwrap_or(host);
     let name = known_hosts::host_name(host, port);
-    let file =
-        KnownHosts::read(known_hosts).map_err(|e| format!("could not read known hosts {shown}: {e}"))?;
-    warn_once(known_hosts, &file.warnings);
-    match file.verdict(host, port, key) {
-        Verdict::Known => Ok(()),
-        Verdict::Changed { line } => Err(format!(
+    let mut changed = None;
+    for path in files.user.iter().chain(&files.global) {
+        let shown = path.display();
+        let file = KnownHosts::read(path).map_err(|e| format!("could not read known hosts {shown}: {e}"))?;
+        warn_once(path, &file.warnings);
+        match file.verdict(host, port, key) {
+            Verdict::Known => return Ok(()),
+            Verdict::Revoked { line } => {
+                return Err(format!(
+                    "host key {presented} of {name} is revoked in {shown} line {line}: refusing to connect"
+                ));
+            }
+            Verdict::Changed { line } => {
+                changed.get_or_insert((path, line));
+            }
+            Verdict::Unknown => {}
+        }
+    }
+    if let Some((path, line)) = changed {
+        let shown = path.display();
+        return Err(format!(
             "HOST KEY CHANGED for {name}: it is now {presented}, which {shown} line {line} does not hold; \
              someone may be intercepting the connection. If the change is expected, remove the old key \
              with: ssh-keygen -R '{name}' -f {shown}"
+        ));
+    }
+    unknown(files, host, port, key)
+}
+
+/// A host no file knows, under the mode.
+fn unknown(files: &KnownHostsFiles, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
+    let presented = fingerprint(key);
+    let name = known_hosts::host_name(host, port);
+    match (files.unknown, files.user.first()) {
+        (Unknown::Learn, Some(path)) => {
+            let shown = path.display();
+            known_hosts::learn(path, host, port, key, files.hash)
+                .map_err(|e| format!("could not add {name} to known hosts {shown}: {e}"))?;
+            crate::say!("sesh: added {name} ({presented}) to {shown}");
+            Ok(())
+        }
+        (Unknown::Accept, _) => {
+            crate::say!(
+                "sesh: warning: {name} is not known (key {presented}); accepted without a check \
+                 (StrictHostKeyChecking no)"
+            );
+            Ok(())
+        }
+        _ => Err(format!(
+            "host {name} is not known (key {presented}); to trust it, rerun with --accept-new \
+             or --host-key {presented}"
         )),
-        Verdict::Revoked { line } => Err(format!(
-            "host key {presented} of {name} is revoked in {shown} line {line}: refusing to connect"
-        )),
-        Verdict::Unknown => match policy {
-            Policy::AcceptNew { .. } => {
-                known_hosts::learn(known_hosts, host, port, key)
-                    .map_err(|e| format!("could not add {name} to known hosts {shown}: {e}"))?;
-                crate::say!("sesh: added {name} ({presented}) to {shown}");
-                Ok(())
-            }
-            _ => Err(format!(
-                "host {name} is not known (key {presented}); to trust it, rerun with --accept-new \
-                 or --host-key {presented}"
-            )),
-        },
     }
 }
 

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::auth::{AgentSocket, AgentUse};
 use super::destination::{CONNECT_TIMEOUT, Destination, KEEPALIVE, Route};
-use super::host_key::Policy;
+use super::host_key::{KnownHostsFiles, Policy, Unknown};
 use super::ssh_config::values::StrictHostKeyChecking;
 use super::ssh_config::{CommandLine, CommandLineArg, Hop, Options, Proxy, Sources, SshConfig};
 use super::target::Target;
@@ -177,6 +178,7 @@ impl Resolver {
             route,
             identities,
             explicit_identities,
+            agent: agent(options),
             host_keys: policy(options, pin),
             connect_timeout: options
                 .connect_timeout
@@ -188,20 +190,46 @@ impl Resolver {
     }
 }
 
+/// IdentityAgent (`none`, `SSH_AUTH_SOCK`, a legacy `$VAR`, or a socket
+/// path already expanded) and IdentitiesOnly.
+fn agent(options: &Options) -> AgentUse {
+    let socket = match options.identity_agent.as_deref() {
+        None | Some("SSH_AUTH_SOCK") => AgentSocket::Env,
+        Some(none) if none.eq_ignore_ascii_case("none") => AgentSocket::Off,
+        Some(var) if var.starts_with('$') => match std::env::var_os(&var[1..]) {
+            Some(path) => AgentSocket::Path(path.into()),
+            None => AgentSocket::Off,
+        },
+        Some(path) => AgentSocket::Path(path.into()),
+    };
+    AgentUse {
+        socket,
+        identities_only: options.identities_only,
+    }
+}
+
 /// How the host key is trusted: a pin, else the known_hosts files under
-/// StrictHostKeyChecking.
+/// StrictHostKeyChecking (ask is yes: sesh never prompts).
 fn policy(options: &Options, pin: Option<String>) -> Policy {
     if let Some(pin) = pin {
         return Policy::Pin(pin);
     }
-    let known_hosts = options
-        .user_known_hosts_files
-        .first()
-        .map_or_else(|| PathBuf::from("/dev/null"), PathBuf::from);
-    match options.strict_host_key_checking {
-        StrictHostKeyChecking::AcceptNew => Policy::AcceptNew { known_hosts },
-        _ => Policy::Strict { known_hosts },
-    }
+    let unknown = match options.strict_host_key_checking {
+        StrictHostKeyChecking::AcceptNew => Unknown::Learn,
+        StrictHostKeyChecking::Off => Unknown::Accept,
+        StrictHostKeyChecking::Yes | StrictHostKeyChecking::Ask => Unknown::Refuse,
+    };
+    Policy::Files(KnownHostsFiles {
+        user: options.user_known_hosts_files.iter().map(PathBuf::from).collect(),
+        global: options
+            .global_known_hosts_files
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+        unknown,
+        hash: options.hash_known_hosts,
+        alias: options.host_key_alias.clone(),
+    })
 }
 
 /// Most hops one route may pass, counting those a hop's own ProxyJump adds.
@@ -269,6 +297,21 @@ impl Resolver {
             Some(route) => route,
             None => self.route(&options, seen)?,
         };
-        self.build(&hop.host, &options, None, route)
+        self.build(&hop_text(hop), &options, None, route)
     }
+}
+
+/// A hop as written in the spec (`[user@]host[:port]`): its label in
+/// messages.
+fn hop_text(hop: &Hop) -> String {
+    let mut text = hop.user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
+    if hop.host.contains(':') {
+        text.push_str(&format!("[{}]", hop.host));
+    } else {
+        text.push_str(&hop.host);
+    }
+    if let Some(port) = hop.port {
+        text.push_str(&format!(":{port}"));
+    }
+    text
 }

@@ -102,7 +102,7 @@ impl KnownHosts {
 /// Appends `host:port key` to the file, creating it (and its directory)
 /// when missing. An exclusive lock makes concurrent appends from many
 /// sessions land as whole lines.
-pub fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<()> {
+pub fn learn(path: &Path, host: &str, port: u16, key: &PublicKey, hash: bool) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -125,9 +125,24 @@ pub fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Re
         }
     }
     let key = key.to_openssh().map_err(std::io::Error::other)?;
-    let name = host_name(host, port).to_ascii_lowercase();
+    let mut name = host_name(host, port).to_ascii_lowercase();
+    if hash {
+        name = hashed_name(&name)?;
+    }
     line.push_str(&format!("{name} {key}\n"));
     file.write_all(line.as_bytes())
+}
+
+/// `|1|base64(salt)|base64(HMAC-SHA1(salt, name))` with a fresh 20-byte
+/// salt, as ssh writes names under HashKnownHosts.
+pub fn hashed_name(name: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut salt = [0u8; 20];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
+    let mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt).map_err(std::io::Error::other)?;
+    let hash = mac.chain_update(name.as_bytes()).finalize().into_bytes();
+    let b64 = data_encoding::BASE64;
+    Ok(format!("|1|{}|{}", b64.encode(&salt), b64.encode(&hash)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

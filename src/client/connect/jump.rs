@@ -70,8 +70,8 @@ fn named(hop: &Destination, e: ConnectError) -> ConnectError {
 fn hop_fix(why: String) -> String {
     match why.find("; to trust it, rerun with") {
         Some(at) => format!(
-            "{}; to trust it, add its key to ~/.ssh/known_hosts (jump hosts are checked against it, \
-             not --accept-new or --host-key)",
+            "{}; to trust it, add its key to its UserKnownHostsFile (~/.ssh/known_hosts unless \
+             ssh_config says otherwise; jump hosts take no --accept-new or --host-key)",
             &why[..at]
         ),
         None => why,

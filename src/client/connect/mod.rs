@@ -69,6 +69,7 @@ async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connecti
         &target.user,
         &dest.identities,
         dest.explicit_identities,
+        &dest.agent,
     )
     .await
     .map_err(|reason| ConnectError::Auth {

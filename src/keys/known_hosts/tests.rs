@@ -108,14 +108,14 @@ fn malformed_lines_are_named() {
 fn learn_appends() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/known_hosts");
-    learn(&path, "127.0.0.1", 2222, &key(A)).unwrap();
+    learn(&path, "127.0.0.1", 2222, &key(A), false).unwrap();
     std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
         .unwrap()
         .write_all(b"# no newline")
         .unwrap();
-    learn(&path, "Example.org", 22, &key(B)).unwrap();
+    learn(&path, "Example.org", 22, &key(B), false).unwrap();
     let file = KnownHosts::read(&path).unwrap();
     assert_eq!(file.verdict("127.0.0.1", 2222, &key(A)), Verdict::Known);
     assert_eq!(file.verdict("example.org", 22, &key(B)), Verdict::Known);
@@ -127,6 +127,24 @@ fn learn_appends() {
             .warnings
             .is_empty()
     );
+}
+
+/// A hashed line (HashKnownHosts) names no host in clear and is found by
+/// the next check, for that host only.
+#[test]
+fn learn_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("known_hosts");
+    learn(&path, "Box.Example", 2200, &key(A), true).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("|1|") && !text.to_ascii_lowercase().contains("box"),
+        "{text}"
+    );
+    let file = KnownHosts::read(&path).unwrap();
+    assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    assert_eq!(file.verdict("box.example", 2200, &key(A)), Verdict::Known);
+    assert_eq!(file.verdict("box.example", 22, &key(A)), Verdict::Unknown);
 }
 
 /// Host names as they come: DNS names, IPv4 and IPv6 addresses.
