@@ -9,6 +9,7 @@ mod exec_common;
 mod exec_config;
 mod exec_config_host_keys;
 mod exec_config_routes;
+mod exec_config_session;
 mod exec_jump;
 mod exec_known_hosts;
 mod exec_proxy_command;

@@ -1,0 +1,113 @@
+//! What ssh_config changes about a session and its login, against `sesh
+//! serve`: SendEnv and SetEnv (and `--env` winning over SetEnv),
+//! IdentityAgent (a socket path, `none`) and IdentitiesOnly.
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::exec_config::{Home, local_user, run, stdout};
+use crate::support::{Server, describe};
+
+/// A block for `box` reaching `server`, pinned to its key, with `extra`.
+fn block(server: &Server, extra: &str) -> String {
+    format!(
+        "Host box\n  HostName 127.0.0.1\n  Port {}\n  User {}\n{extra}",
+        server.port(),
+        local_user()
+    )
+}
+
+/// SendEnv sends the local variables its patterns match, SetEnv its
+/// values; a typed `--env` wins over the file's SetEnv (the first SetEnv
+/// line counts, and the command line's comes first).
+#[test]
+fn send_env_and_set_env() {
+    let server = Server::start_sh(&["--accept-env", "SESH_T_*", "--accept-env", "FIXED"]);
+    let home = Home::with_config("");
+    let extra = format!(
+        "  IdentityFile {}\n  SendEnv SESH_T_*\n  SetEnv FIXED=from-file\n",
+        server.keys.identity().display()
+    );
+    home.write(".ssh/config", &block(&server, &extra));
+    let fingerprint = server.fingerprint();
+    let exec = |args: &[&str]| {
+        let mut command = home.sesh("exec");
+        command.env("SESH_T_A", "local-a").env("SESH_OTHER", "no");
+        command.args(["--host-key", &fingerprint]).args(args);
+        command.args(["box", "echo \"$SESH_T_A $FIXED ${SESH_OTHER:-unset}\""]);
+        run(command)
+    };
+    let output = exec(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(stdout(&output), "local-a from-file unset\n");
+    let output = exec(&["--env", "FIXED=typed"]);
+    assert_eq!(stdout(&output), "local-a typed unset\n", "{}", describe(&output));
+}
+
+/// An ssh-agent holding `key` on a socket in `dir`.
+fn agent(dir: &std::path::Path, key: &std::path::Path) -> (Child, std::path::PathBuf) {
+    let socket = dir.join("agent.sock");
+    let child = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        crate::support::wait_for(Duration::from_secs(10), || socket.exists()),
+        "ssh-agent did not start"
+    );
+    let added = std::process::Command::new("ssh-add")
+        .arg(key)
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", describe(&added));
+    (child, socket)
+}
+
+/// IdentityAgent names the agent (no SSH_AUTH_SOCK is set): its key logs
+/// in; `IdentityAgent none` uses none; with IdentitiesOnly and only a key
+/// the server refuses as IdentityFile, the agent's other key is not offered.
+#[test]
+fn identity_agent_and_identities_only() {
+    let server = Server::start_sh(&[]);
+    let home = Home::with_config("");
+    let (mut child, socket) = agent(home.dir.path(), &server.keys.identity());
+    let stranger = server.keys.stranger();
+    let cases = [
+        (format!("  IdentityAgent {}\n", socket.display()), 0),
+        ("  IdentityAgent none\n".to_string(), 255),
+        (
+            format!(
+                "  IdentityAgent {}\n  IdentityFile {}\n  IdentitiesOnly yes\n",
+                socket.display(),
+                stranger.display()
+            ),
+            255,
+        ),
+        (
+            format!(
+                "  IdentityAgent {}\n  IdentityFile {}\n",
+                socket.display(),
+                stranger.display()
+            ),
+            0,
+        ),
+    ];
+    let fingerprint = server.fingerprint();
+    let mut outputs = Vec::new();
+    for (extra, code) in &cases {
+        home.write(".ssh/config", &block(&server, extra));
+        let mut command = home.sesh("exec");
+        command.args(["--host-key", &fingerprint, "box", "echo in"]);
+        let output = run(command);
+        outputs.push((extra.clone(), *code, output));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for (extra, code, output) in outputs {
+        assert_eq!(output.status.code(), Some(code), "{extra}: {}", describe(&output));
+    }
+}
