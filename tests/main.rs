@@ -14,6 +14,7 @@ mod faults;
 mod generated;
 mod readme;
 mod serve_auth;
+mod serve_certs;
 mod serve_hostile_limits;
 mod serve_hostile_requests;
 mod serve_hostile_wire;

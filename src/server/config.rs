@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use russh::keys::PrivateKey;
+use russh::keys::{Certificate, PrivateKey};
 
-use super::authorized::AuthorizedKeysFile;
+use super::auth::{AuthorizedKeysFile, TrustedCaKeysFile};
 use super::env::Account;
 use crate::cli::ServeArgs;
 use crate::keys::host_key;
@@ -30,6 +30,10 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub host_key: PrivateKey,
     pub authorized_keys: AuthorizedKeysFile,
+    /// `--trusted-user-ca-keys`: CAs whose user certificates log in.
+    pub trusted_user_ca_keys: Option<TrustedCaKeysFile>,
+    /// `--host-certificate`: presented next to the host key.
+    pub host_certificate: Option<Certificate>,
     pub accept_env: Vec<String>,
     pub subsystems: HashMap<String, String>,
     pub account: Account,
@@ -61,6 +65,8 @@ impl ServerConfig {
             // temporary directory, and a TMPDIR without the sticky bit
             // must not stop `sesh test`.
             authorized_keys: AuthorizedKeysFile::new(authorized_keys, None),
+            trusted_user_ca_keys: None,
+            host_certificate: None,
             accept_env: vec!["LANG".to_string(), "LC_*".to_string()],
             subsystems: HashMap::new(),
             account: Account::current()?,
@@ -88,6 +94,13 @@ impl ServerConfig {
         };
         let authorized_keys = AuthorizedKeysFile::new(authorized_keys, strict_uid);
         authorized_keys.load()?;
+        let trusted_user_ca_keys = args
+            .trusted_user_ca_keys
+            .as_ref()
+            .map(|path| TrustedCaKeysFile::new(path.clone(), strict_uid));
+        if let Some(file) = &trusted_user_ca_keys {
+            file.load()?;
+        }
         let host_key = if args.ephemeral_host_key {
             crate::keys::generate_ed25519()?
         } else {
@@ -96,6 +109,10 @@ impl ServerConfig {
                 None => host_key::default_path()?,
             };
             host_key::load_or_create(&path, strict_uid)?
+        };
+        let host_certificate = match &args.host_certificate {
+            Some(path) => Some(host_key::load_certificate(path, &host_key)?),
+            None => None,
         };
         let accept_env = if args.accept_env.is_empty() {
             vec!["LANG".to_string(), "LC_*".to_string()]
@@ -106,6 +123,8 @@ impl ServerConfig {
             listen: args.listen,
             host_key,
             authorized_keys,
+            trusted_user_ca_keys,
+            host_certificate,
             accept_env,
             subsystems: args.subsystem.iter().cloned().collect(),
             account,

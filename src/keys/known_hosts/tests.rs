@@ -192,3 +192,25 @@ proptest! {
         prop_assert_eq!(check_text(&text, &host, 22, &key(A)), Verdict::Known);
     }
 }
+
+/// `@cert-authority` lines are found by host pattern (plain, wildcard,
+/// hashed), never match as plain keys, and `@revoked` is looked up per host.
+#[test]
+fn authorities_and_revocations() {
+    let salt = [3u8; 20];
+    let text = format!(
+        "@cert-authority *.test,[*.test]:* {A}\n@cert-authority {} {B}\n@revoked * {B}\n@revoked other.test {A}\n",
+        hashed(&salt, "[10.0.0.1]:2222")
+    );
+    let parsed = KnownHosts::parse(&text);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let lines = |host: &str, port: u16| parsed.authorities(host, port).map(|(line, _)| line).collect::<Vec<_>>();
+    assert_eq!(lines("box.test", 22), vec![1]);
+    assert_eq!(lines("box.test", 2200), vec![1]);
+    assert_eq!(lines("10.0.0.1", 2222), vec![2]);
+    assert_eq!(lines("10.0.0.1", 22), Vec::<usize>::new());
+    assert_eq!(parsed.verdict("box.test", 22, &key(A)), Verdict::Unknown);
+    assert_eq!(parsed.revoked("anything", 22, &key(B)), Some(3));
+    assert_eq!(parsed.revoked("other.test", 22, &key(A)), Some(4));
+    assert_eq!(parsed.revoked("box.test", 22, &key(A)), None);
+}
