@@ -6,6 +6,7 @@ mod support;
 
 mod conformance;
 mod exec_common;
+mod exec_host_certs;
 mod exec_known_hosts;
 mod exec_serve;
 mod exec_sshd;

@@ -20,10 +20,18 @@ pub struct Sshd {
 
 impl Sshd {
     pub fn start() -> Self {
+        Self::start_with(|_, _| String::new())
+    }
+
+    /// Like `start`, with more config lines: `extra` gets the test's keys
+    /// and the host key's path (made before sshd starts, so it can be
+    /// certified) and returns lines such as `TrustedUserCAKeys ...`.
+    pub fn start_with(extra: impl FnOnce(&Keys, &Path) -> String) -> Self {
         let keys = Keys::new();
         let dir = keys.dir.path();
         let host_key = dir.join("sshd_host_key");
         super::keygen(&host_key);
+        let extra = extra(&keys, &host_key);
         let fingerprint = super::fingerprint_of(&dir.join("sshd_host_key.pub"));
         if !Path::new("/run/sshd").exists() {
             // sshd refuses to start without its privilege separation directory.
@@ -36,7 +44,7 @@ impl Sshd {
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n",
+                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n{extra}\n",
                 host_key.display(),
                 keys.authorized_keys().display(),
                 dir.join("sshd.pid").display()
