@@ -17,11 +17,21 @@ pub fn preferred() -> russh::Preferred {
         // falls back to its plain key (client/host_key.rs).
         host_key_certificates: Cow::Owned(vec![
             Algorithm::Ed25519,
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP256 },
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP384 },
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP521 },
-            Algorithm::Rsa { hash: Some(HashAlg::Sha512) },
-            Algorithm::Rsa { hash: Some(HashAlg::Sha256) },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP384,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP521,
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
         ]),
         ..russh::Preferred::default()
     }

@@ -26,9 +26,15 @@ fn exec(sshd: &Sshd, host: &str, lines: &[String], extra: &[&str]) -> Output {
     let known = home.path().join("known_hosts");
     std::fs::write(&known, lines.join("\n") + "\n").unwrap();
     let mut command = sesh_exec();
-    command.env("HOME", home.path()).arg("-n").arg("-i").arg(sshd.keys.identity());
+    command
+        .env("HOME", home.path())
+        .arg("-n")
+        .arg("-i")
+        .arg(sshd.keys.identity());
     command.arg("--known-hosts").arg(&known).args(extra);
-    command.arg(format!("{host}:{}", sshd.addr.port())).arg("echo trusted");
+    command
+        .arg(format!("{host}:{}", sshd.addr.port()))
+        .arg("echo trusted");
     run_with_input(command, b"")
 }
 
@@ -65,12 +71,28 @@ fn host_certificate_checks() {
     let output = exec(&sshd, "127.0.0.1", &[], &["--host-key", &pin]);
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
 
-    let output = exec(&sshd, "localhost", &[authority(&format!("[localhost]:{port}"))], &[]);
-    refused(&output, "principal mismatch: localhost is not among its principals (127.0.0.1)");
+    let output = exec(
+        &sshd,
+        "localhost",
+        &[authority(&format!("[localhost]:{port}"))],
+        &[],
+    );
+    refused(
+        &output,
+        "principal mismatch: localhost is not among its principals (127.0.0.1)",
+    );
 
     let revoked_ca = format!("@revoked * {}", ca.public_line());
-    refused(&exec(&sshd, "127.0.0.1", &[trusted.clone(), revoked_ca], &[]), "its CA SHA256:");
-    let output = exec(&sshd, "127.0.0.1", &[trusted.clone(), format!("@revoked * {}", host_key_line(&sshd))], &[]);
+    refused(
+        &exec(&sshd, "127.0.0.1", &[trusted.clone(), revoked_ca], &[]),
+        "its CA SHA256:",
+    );
+    let output = exec(
+        &sshd,
+        "127.0.0.1",
+        &[trusted.clone(), format!("@revoked * {}", host_key_line(&sshd))],
+        &[],
+    );
     refused(&output, "is revoked in");
     assert!(String::from_utf8_lossy(&output.stderr).contains(&sshd.fingerprint));
 }
@@ -84,7 +106,10 @@ fn expired_host_certificate() {
     let ca = Ca::new(dir.path(), "host_ca");
     let sshd = sshd_certified(&ca, &["-h", "-n", "127.0.0.1", "-V", "20200101:20200102"]);
     let trusted = format!("@cert-authority * {}", ca.public_line());
-    refused(&exec(&sshd, "127.0.0.1", &[trusted.clone()], &[]), "expired at 2020-01-02 00:00:00 UTC");
+    refused(
+        &exec(&sshd, "127.0.0.1", &[trusted.clone()], &[]),
+        "expired at 2020-01-02 00:00:00 UTC",
+    );
     let plain = format!("[127.0.0.1]:{} {}", sshd.addr.port(), host_key_line(&sshd));
     let output = exec(&sshd, "127.0.0.1", &[trusted, plain], &[]);
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));

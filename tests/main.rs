@@ -10,6 +10,7 @@ mod exec_host_certs;
 mod exec_known_hosts;
 mod exec_serve;
 mod exec_sshd;
+mod exec_user_certs;
 mod fanout;
 mod faults;
 mod generated;

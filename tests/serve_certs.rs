@@ -41,7 +41,12 @@ fn user_certificates_log_in() {
     let me = user_name();
     for (serial, kind) in [(1, "ed25519"), (2, "ecdsa"), (3, "rsa")] {
         let id = format!("{kind}@test");
-        let key = ca.user_key(dir.path(), &id, kind, &["-n", &me, "-V", "-5m:+1h", "-z", &serial.to_string()]);
+        let key = ca.user_key(
+            dir.path(),
+            &id,
+            kind,
+            &["-n", &me, "-V", "-5m:+1h", "-z", &serial.to_string()],
+        );
         let output = ssh_as(&server, &key, &[], "echo ok");
         assert_eq!(output.stdout, b"ok\n", "{kind}: {}", describe(&output));
         let logged = format!("accepted certificate ID \"{id}\" serial {serial} CA SHA256:");
@@ -62,11 +67,26 @@ fn bad_user_certificates_refused() {
     let server = serve_trusting(&ca);
     let me = user_name();
     let cases: [(&Ca, &str, Vec<&str>, &str); 6] = [
-        (&ca, "expired", vec!["-n", &me, "-V", "20200101:20200102"], "expired at 2020-01-02 00:00:00 UTC"),
+        (
+            &ca,
+            "expired",
+            vec!["-n", &me, "-V", "20200101:20200102"],
+            "expired at 2020-01-02 00:00:00 UTC",
+        ),
         (&ca, "early", vec!["-n", &me, "-V", "+1d:+2d"], "not valid before"),
-        (&ca, "wrongp", vec!["-n", "nobody-else", "-V", "-5m:+1h"], "principal mismatch"),
+        (
+            &ca,
+            "wrongp",
+            vec!["-n", "nobody-else", "-V", "-5m:+1h"],
+            "principal mismatch",
+        ),
         (&ca, "noprinc", vec!["-V", "-5m:+1h"], "it lists no principals"),
-        (&ca, "critical", vec!["-n", &me, "-O", "critical:frobnicate=1"], "unsupported critical option frobnicate"),
+        (
+            &ca,
+            "critical",
+            vec!["-n", &me, "-O", "critical:frobnicate=1"],
+            "unsupported critical option frobnicate",
+        ),
         (&other, "otherca", vec!["-n", &me], "untrusted CA SHA256:"),
     ];
     for (serial, (signer, id, args, why)) in cases.into_iter().enumerate() {
@@ -79,7 +99,10 @@ fn bad_user_certificates_refused() {
         assert!(output.stdout.is_empty(), "{id}");
         let logged = format!("refused certificate ID \"{id}\" serial {serial} CA SHA256:");
         let log = server.log();
-        let line = log.lines().find(|l| l.contains(&logged)).unwrap_or_else(|| panic!("{logged}:\n{log}"));
+        let line = log
+            .lines()
+            .find(|l| l.contains(&logged))
+            .unwrap_or_else(|| panic!("{logged}:\n{log}"));
         assert!(line.contains(why), "{id}: {why} in {line}");
     }
     let output = ssh_as(&server, &server.keys.stranger(), &[], "echo in");
@@ -96,27 +119,56 @@ fn certificate_options_enforced() {
     let ca = Ca::new(dir.path(), "user_ca");
     let server = serve_trusting(&ca);
     let me = user_name();
-    let forced = ca.user_key(dir.path(), "forced", "ed25519", &["-n", &me, "-O", "force-command=echo forced:$SSH_ORIGINAL_COMMAND"]);
+    let forced = ca.user_key(
+        dir.path(),
+        "forced",
+        "ed25519",
+        &["-n", &me, "-O", "force-command=echo forced:$SSH_ORIGINAL_COMMAND"],
+    );
     let output = ssh_as(&server, &forced, &[], "echo asked");
     assert_eq!(output.stdout, b"forced:echo asked\n", "{}", describe(&output));
 
-    let here = ca.user_key(dir.path(), "here", "ed25519", &["-n", &me, "-O", "source-address=10.0.0.0/8,127.0.0.1/32"]);
+    let here = ca.user_key(
+        dir.path(),
+        "here",
+        "ed25519",
+        &["-n", &me, "-O", "source-address=10.0.0.0/8,127.0.0.1/32"],
+    );
     let output = ssh_as(&server, &here, &[], "echo here");
     assert_eq!(output.stdout, b"here\n", "{}", describe(&output));
-    let away = ca.user_key(dir.path(), "away", "ed25519", &["-n", &me, "-O", "source-address=10.9.9.9/32"]);
+    let away = ca.user_key(
+        dir.path(),
+        "away",
+        "ed25519",
+        &["-n", &me, "-O", "source-address=10.9.9.9/32"],
+    );
     let output = ssh_as(&server, &away, &[], "echo away");
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
-    assert!(server.log().contains("not from a permitted source address (127.0.0.1 is not in 10.9.9.9/32)"), "{}", server.log());
+    assert!(
+        server
+            .log()
+            .contains("not from a permitted source address (127.0.0.1 is not in 10.9.9.9/32)"),
+        "{}",
+        server.log()
+    );
 
     let tty_check = "if test -t 0; then echo tty; else echo no-tty; fi";
     let with_pty = ca.user_key(dir.path(), "pty", "ed25519", &["-n", &me]);
     let output = ssh_as(&server, &with_pty, &["-tt"], tty_check);
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("tty"), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("tty"),
+        "{}",
+        describe(&output)
+    );
     // ssh -tt treats a refused pty as fatal (as against sshd): exit 255.
     let no_pty = ca.user_key(dir.path(), "nopty", "ed25519", &["-n", &me, "-O", "clear"]);
     let output = ssh_as(&server, &no_pty, &["-tt"], tty_check);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("PTY allocation request failed"), "{}", describe(&output));
+    assert!(
+        stderr.contains("PTY allocation request failed"),
+        "{}",
+        describe(&output)
+    );
     assert!(output.stdout.is_empty(), "{}", describe(&output));
 }
 
@@ -134,12 +186,20 @@ fn cert_authority_line() {
     let deploy = ca.user_key(dir, "deploy", "ed25519", &["-n", "deploy"]);
     let output = ssh_as(&server, &deploy, &[], "echo deployed");
     assert_eq!(output.stdout, b"deployed\n", "{}", describe(&output));
-    assert!(server.log().contains("authorized_keys line 1"), "{}", server.log());
+    assert!(
+        server.log().contains("authorized_keys line 1"),
+        "{}",
+        server.log()
+    );
 
     let mine = ca.user_key(dir, "mine", "ed25519", &["-n", &user_name()]);
     let output = ssh_as(&server, &mine, &[], "echo in");
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
-    assert!(server.log().contains("none of its principals"), "{}", server.log());
+    assert!(
+        server.log().contains("none of its principals"),
+        "{}",
+        server.log()
+    );
 
     let output = ssh_as(&server, &ca.key, &[], "echo in");
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
@@ -155,26 +215,63 @@ fn ssh_trusts_host_certificate() {
     let host_ca = Ca::new(&dir, "host_ca");
     let host_key = dir.join("host_key");
     keygen(&host_key);
-    let cert = host_ca.sign(&host_key, "sesh-serve", &["-h", "-n", "127.0.0.1", "-V", "-5m:+1d"]);
+    let cert = host_ca.sign(
+        &host_key,
+        "sesh-serve",
+        &["-h", "-n", "127.0.0.1", "-V", "-5m:+1d"],
+    );
     let ak = keys.authorized_keys();
-    let args = ["--host-key", text(&host_key), "--host-certificate", text(&cert), "--authorized-keys", text(&ak)];
+    let args = [
+        "--host-key",
+        text(&host_key),
+        "--host-certificate",
+        text(&cert),
+        "--authorized-keys",
+        text(&ak),
+    ];
     let server = Server::start_bare(keys, &args);
     let known = dir.join("known_hosts");
-    let line = format!("@cert-authority [127.0.0.1]:{} {}\n", server.port(), host_ca.public_line());
+    let line = format!(
+        "@cert-authority [127.0.0.1]:{} {}\n",
+        server.port(),
+        host_ca.public_line()
+    );
     std::fs::write(&known, line).unwrap();
     let strict = |file: &Path| {
         let mut ssh = Command::new("ssh");
-        ssh.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes"]);
-        ssh.arg("-o").arg(format!("UserKnownHostsFile={}", file.display()));
-        ssh.args(["-o", "GlobalKnownHostsFile=/dev/null", "-p", &server.port().to_string(), "-i"]);
-        ssh.arg(server.keys.identity()).args(["127.0.0.1", "echo trusted"]).env_remove("SSH_AUTH_SOCK");
+        ssh.args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+        ]);
+        ssh.arg("-o")
+            .arg(format!("UserKnownHostsFile={}", file.display()));
+        ssh.args([
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-p",
+            &server.port().to_string(),
+            "-i",
+        ]);
+        ssh.arg(server.keys.identity())
+            .args(["127.0.0.1", "echo trusted"])
+            .env_remove("SSH_AUTH_SOCK");
         run_with_input(ssh, b"")
     };
     let output = strict(&known);
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
     let output = strict(Path::new("/dev/null"));
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("Host key verification failed"), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("Host key verification failed"),
+        "{}",
+        describe(&output)
+    );
 }
 
 /// A trusted CA keys file writable by others stops the start (StrictModes),
@@ -186,8 +283,17 @@ fn unsafe_ca_file_and_wrong_host_certificate() {
     let ca = Ca::new(dir, "user_ca");
     std::fs::set_permissions(ca.public(), std::fs::Permissions::from_mode(0o666)).unwrap();
     let ak = keys.authorized_keys();
-    let error = startup_error(&["--ephemeral-host-key", "--authorized-keys", text(&ak), "--trusted-user-ca-keys", text(&ca.public())]);
-    let expected = format!("unsafe trusted user CA keys file {}: writable by group or others", ca.public().display());
+    let error = startup_error(&[
+        "--ephemeral-host-key",
+        "--authorized-keys",
+        text(&ak),
+        "--trusted-user-ca-keys",
+        text(&ca.public()),
+    ]);
+    let expected = format!(
+        "unsafe trusted user CA keys file {}: writable by group or others",
+        ca.public().display()
+    );
     assert!(error.contains(&expected), "{error}");
 
     let host_key = dir.join("host_key");
@@ -195,7 +301,14 @@ fn unsafe_ca_file_and_wrong_host_certificate() {
     keygen(&host_key);
     keygen(&other_key);
     let cert = ca.sign(&other_key, "other", &["-h", "-n", "127.0.0.1"]);
-    let error = startup_error(&["--host-key", text(&host_key), "--host-certificate", text(&cert), "--authorized-keys", text(&ak)]);
+    let error = startup_error(&[
+        "--host-key",
+        text(&host_key),
+        "--host-certificate",
+        text(&cert),
+        "--authorized-keys",
+        text(&ak),
+    ]);
     assert_eq!(error.trim().lines().count(), 1, "{error}");
     assert!(error.contains("is for the key SHA256:"), "{error}");
     assert!(with_suffix(&other_key, "-cert.pub").exists());

@@ -132,6 +132,8 @@ impl ExecConfig {
             target,
             command: Vec::new(),
             identities,
+            // Filled by the ssh_config layer (CertificateFile) when it lands.
+            certificates: Vec::new(),
             explicit_identities,
             host_keys,
             stdin: false,

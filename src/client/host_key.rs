@@ -78,7 +78,12 @@ pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certifi
     let key = certificate::inner_key(cert);
     let name = known_hosts::host_name(host, port);
     let principal = host.to_ascii_lowercase();
-    let refused = |why: String| format!("host certificate of {name} ({}) refused: {why}", certificate::describe(cert));
+    let refused = |why: String| {
+        format!(
+            "host certificate of {name} ({}) refused: {why}",
+            certificate::describe(cert)
+        )
+    };
     let check = || certificate::check(cert, &Expected::host(&principal)).map_err(refused);
     let path = match policy {
         Policy::Pin(pinned) if *pinned == certificate::ca_fingerprint(cert) => return check(),
@@ -89,14 +94,26 @@ pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certifi
     let ca = PublicKey::new(cert.signature_key().clone(), "");
     let shown = path.display();
     if let Some(line) = file.revoked(host, port, &ca) {
-        return Err(refused(format!("its CA {} is revoked in {shown} line {line}", fingerprint(&ca))));
+        return Err(refused(format!(
+            "its CA {} is revoked in {shown} line {line}",
+            fingerprint(&ca)
+        )));
     }
     if let Some(line) = file.revoked(host, port, &key) {
-        return Err(refused(format!("its key {} is revoked in {shown} line {line}", fingerprint(&key))));
+        return Err(refused(format!(
+            "its key {} is revoked in {shown} line {line}",
+            fingerprint(&key)
+        )));
     }
-    let Some((line, _)) = file.authorities(host, port).find(|(_, ca)| certificate::signed_by(cert, ca)) else {
+    let Some((line, _)) = file
+        .authorities(host, port)
+        .find(|(_, ca)| certificate::signed_by(cert, ca))
+    else {
         return verify(policy, host, port, &key).map_err(|why| {
-            format!("{why} (it presented a certificate from the untrusted CA {})", fingerprint(&ca))
+            format!(
+                "{why} (it presented a certificate from the untrusted CA {})",
+                fingerprint(&ca)
+            )
         });
     };
     let Err(why) = check() else {
@@ -110,7 +127,8 @@ pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certifi
 
 /// Reads a known_hosts file, warning once about its bad lines.
 fn read(path: &Path) -> Result<KnownHosts, String> {
-    let file = KnownHosts::read(path).map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?;
+    let file =
+        KnownHosts::read(path).map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?;
     warn_once(path, &file.warnings);
     Ok(file)
 }

@@ -31,6 +31,9 @@ pub struct ExecConfig {
     /// The command words joined with single spaces, as ssh does.
     pub command: Vec<u8>,
     pub identities: Vec<PathBuf>,
+    /// Certificates to offer with the identities they certify (ssh_config's
+    /// CertificateFile); `<identity>-cert.pub` is always looked for too.
+    pub certificates: Vec<PathBuf>,
     /// The identities were given with `-i` (a missing one is reported).
     pub explicit_identities: bool,
     pub host_keys: Policy,
@@ -160,6 +163,7 @@ pub async fn connect(config: &ExecConfig) -> Result<Connection, String> {
         &mut handle,
         &target.user,
         &config.identities,
+        &config.certificates,
         config.explicit_identities,
     )
     .await

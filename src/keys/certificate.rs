@@ -82,10 +82,19 @@ pub fn check(cert: &Certificate, expected: &Expected) -> Result<(), String> {
         // No critical option is defined for host certificates.
         CertType::Host => &[],
     };
-    match cert.critical_options().keys().find(|name| !allowed.contains(&name.as_str())) {
+    match cert
+        .critical_options()
+        .keys()
+        .find(|name| !allowed.contains(&name.as_str()))
+    {
         Some(unknown) => Err(format!("unsupported critical option {unknown}")),
         None => Ok(()),
     }
+}
+
+/// Whether `cert` is inside its validity window now; `Err` says how not.
+pub fn validity_now(cert: &Certificate) -> Result<(), String> {
+    check_validity(cert.valid_after(), cert.valid_before(), now())
 }
 
 /// `valid_after <= now < valid_before`, as PROTOCOL.certkeys says.

@@ -6,9 +6,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{WrapErr, eyre};
+use russh::keys::ssh_key::LineEnding;
 use russh::keys::ssh_key::certificate::CertType;
 use russh::keys::{Certificate, PrivateKey};
-use russh::keys::ssh_key::LineEnding;
 
 use super::strict_modes::{self, Kind};
 
@@ -86,7 +86,8 @@ fn create(path: &Path) -> color_eyre::Result<PrivateKey> {
 /// every client's check.
 pub fn load_certificate(path: &Path, host_key: &PrivateKey) -> color_eyre::Result<Certificate> {
     let shown = path.display();
-    let cert = Certificate::read_file(path).map_err(|e| eyre!("could not read host certificate {shown}: {e}"))?;
+    let cert =
+        Certificate::read_file(path).map_err(|e| eyre!("could not read host certificate {shown}: {e}"))?;
     if cert.cert_type() != CertType::Host {
         return Err(eyre!("{shown} is a user certificate, not a host certificate"));
     }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::keys::Certificate;
+use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelOpenFailure, Pty, Sig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -170,7 +170,11 @@ impl russh::server::Handler for ConnectionHandler {
         Ok(Auth::Accept)
     }
 
-    async fn auth_openssh_certificate(&mut self, user: &str, cert: &Certificate) -> Result<Auth, Self::Error> {
+    async fn auth_openssh_certificate(
+        &mut self,
+        user: &str,
+        cert: &Certificate,
+    ) -> Result<Auth, Self::Error> {
         let Some(grant) = self.authorize_certificate(user, cert) else {
             return Ok(self.refuse_auth(user, "publickey"));
         };

@@ -39,7 +39,11 @@ impl Ca {
             .arg(with_suffix(key, ".pub"))
             .output()
             .expect("ssh-keygen runs");
-        assert!(output.status.success(), "ssh-keygen -s failed: {}", super::describe(&output));
+        assert!(
+            output.status.success(),
+            "ssh-keygen -s failed: {}",
+            super::describe(&output)
+        );
         with_suffix(key, "-cert.pub")
     }
 
@@ -80,5 +84,8 @@ pub fn public_line(path: &Path) -> String {
 /// The name of the account the tests run as (a certificate's principal).
 pub fn user_name() -> String {
     let output = Command::new("id").arg("-un").output().expect("id runs");
-    String::from_utf8(output.stdout).expect("a UTF-8 user name").trim().to_string()
+    String::from_utf8(output.stdout)
+        .expect("a UTF-8 user name")
+        .trim()
+        .to_string()
 }

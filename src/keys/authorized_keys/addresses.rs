@@ -54,14 +54,18 @@ pub fn source_address_allows(list: &str, peer: IpAddr) -> Result<bool, String> {
     for entry in list.split(',') {
         let (net, bits) = entry.split_once('/').unwrap_or((entry, ""));
         let Ok(address) = net.parse::<IpAddr>() else {
-            return Err(format!("source-address entry {entry:?} is not an address or CIDR block"));
+            return Err(format!(
+                "source-address entry {entry:?} is not an address or CIDR block"
+            ));
         };
         let bits = match bits {
             "" if address.is_ipv4() => "32",
             "" => "128",
             bits => bits,
         };
-        let valid = bits.parse::<u32>().is_ok_and(|b| b <= if address.is_ipv4() { 32 } else { 128 });
+        let valid = bits
+            .parse::<u32>()
+            .is_ok_and(|b| b <= if address.is_ipv4() { 32 } else { 128 });
         if !valid {
             return Err(format!("source-address entry {entry:?} has a bad prefix length"));
         }

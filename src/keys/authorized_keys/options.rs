@@ -134,8 +134,15 @@ mod tests {
     fn cert_authority_and_principals() {
         let parsed = options("cert-authority,principals=\"alice,bob\"").unwrap();
         assert!(parsed.cert_authority);
-        assert_eq!(parsed.principals, Some(vec!["alice".to_string(), "bob".to_string()]));
-        assert!(parse("principals KEY").unwrap_err().contains("needs a quoted value"));
+        assert_eq!(
+            parsed.principals,
+            Some(vec!["alice".to_string(), "bob".to_string()])
+        );
+        assert!(
+            parse("principals KEY")
+                .unwrap_err()
+                .contains("needs a quoted value")
+        );
     }
 
     /// `restrict` forbids a pty unless `pty` follows it; names ignore case.
@@ -219,14 +226,16 @@ mod tests {
             .prop_filter("no options at all", |(c, e, f, p, ca, pr)| {
                 c.is_some() || !e.is_empty() || f.is_some() || *p || *ca || pr.is_some()
             })
-            .prop_map(|(command, environment, from, no_pty, cert_authority, principals)| KeyOptions {
-                command,
-                environment,
-                from,
-                no_pty,
-                cert_authority,
-                principals,
-            })
+            .prop_map(
+                |(command, environment, from, no_pty, cert_authority, principals)| KeyOptions {
+                    command,
+                    environment,
+                    from,
+                    no_pty,
+                    cert_authority,
+                    principals,
+                },
+            )
     }
 
     proptest! {

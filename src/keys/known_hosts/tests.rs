@@ -204,7 +204,12 @@ fn authorities_and_revocations() {
     );
     let parsed = KnownHosts::parse(&text);
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
-    let lines = |host: &str, port: u16| parsed.authorities(host, port).map(|(line, _)| line).collect::<Vec<_>>();
+    let lines = |host: &str, port: u16| {
+        parsed
+            .authorities(host, port)
+            .map(|(line, _)| line)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(lines("box.test", 22), vec![1]);
     assert_eq!(lines("box.test", 2200), vec![1]);
     assert_eq!(lines("10.0.0.1", 2222), vec![2]);

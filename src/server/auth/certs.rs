@@ -89,7 +89,10 @@ pub fn sources<'a>(
             options: None,
         });
     }
-    for line in authorized.authorities().filter(|l| certificate::signed_by(cert, &l.key)) {
+    for line in authorized
+        .authorities()
+        .filter(|l| certificate::signed_by(cert, &l.key))
+    {
         found.push(Source {
             name: format!("{} line {}", authorized_path.display(), line.line),
             options: Some(&line.options),
@@ -110,17 +113,25 @@ pub fn admit(cert: &Certificate, source: &Source, account: &str, peer: IpAddr) -
     if let Some(from) = &line.from
         && !from_allows(from, peer)
     {
-        return Err(format!("{peer} is not admitted by the from= option of {}", source.name));
+        return Err(format!(
+            "{peer} is not admitted by the from= option of {}",
+            source.name
+        ));
     }
     let critical = cert.critical_options();
     if let Some(list) = critical.get("source-address")
         && !source_address_allows(list, peer)?
     {
-        return Err(format!("not from a permitted source address ({peer} is not in {list})"));
+        return Err(format!(
+            "not from a permitted source address ({peer} is not in {list})"
+        ));
     }
     let command = match (line.command.clone(), critical.get("force-command")) {
         (Some(a), Some(b)) if a != *b => {
-            return Err(format!("its force-command conflicts with the command= option of {}", source.name));
+            return Err(format!(
+                "its force-command conflicts with the command= option of {}",
+                source.name
+            ));
         }
         (line_command, forced) => line_command.or(forced.cloned()),
     };
