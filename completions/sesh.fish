@@ -34,6 +34,8 @@ complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this mess
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-key -d 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l authorized-keys -d 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l trusted-user-ca-keys -d 'CA public keys (one per line) whose user certificates may log in, like sshd\'s TrustedUserCAKeys: the account must be among a certificate\'s principals' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-certificate -d 'Host certificate (`ssh-keygen -s CA -h`) for the host key, presented to clients that trust its CA with `@cert-authority` in known_hosts' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l accept-env -d 'Environment variable names clients may set (`*` and `?` wildcards); repeatable [default: LANG LC_*]' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l shell -d 'Shell that runs commands, instead of the account\'s login shell (e.g. /bin/sh to skip a heavy ~/.bashrc)' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l subsystem -d 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`' -r
@@ -44,7 +46,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand serve" -l login-grace-time -d 
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l hangup-grace -d 'After a hang-up (client gone, server stopping), time a command has between SIGHUP and SIGKILL' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l keepalive -d 'Interval of keepalive probes to clients (0 turns them off); three unanswered probes drop the connection' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l ephemeral-host-key -d 'Use a new in-memory host key that is never written (for tests)'
-complete -c sesh -n "__fish_sesh_using_subcommand serve" -l no-strict-modes -d 'Skip the safety checks on the host key and authorized keys files (like sshd\'s `StrictModes no`). By default sesh refuses to start, and refuses logins, when such a file, a directory above it or a symlink on its path is owned by another user (not root), the file or a directory (unless sticky, like /tmp) is writable by group or others, or the host key is readable by group or others'
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l no-strict-modes -d 'Skip the safety checks on the host key, authorized keys and trusted CA keys files (like sshd\'s `StrictModes no`). By default sesh refuses to start, and refuses logins, when such a file, a directory above it or a symlink on its path is owned by another user (not root), the file or a directory (unless sticky, like /tmp) is writable by group or others, or the host key is readable by group or others'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s h -l help -d 'Print help'

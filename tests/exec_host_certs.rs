@@ -61,10 +61,10 @@ fn host_certificate_checks() {
     let port = sshd.addr.port();
     let authority = |hosts: &str| format!("@cert-authority {hosts} {}", ca.public_line());
     let trusted = authority(&format!("[127.0.0.1]:{port}"));
-    let output = exec(&sshd, "127.0.0.1", &[trusted.clone()], &[]);
+    let output = exec(&sshd, "127.0.0.1", std::slice::from_ref(&trusted), &[]);
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
     let wildcard = authority("*");
-    let output = exec(&sshd, "127.0.0.1", &[wildcard.clone()], &[]);
+    let output = exec(&sshd, "127.0.0.1", std::slice::from_ref(&wildcard), &[]);
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
 
     let pin = fingerprint_of(&ca.public());
@@ -107,7 +107,7 @@ fn expired_host_certificate() {
     let sshd = sshd_certified(&ca, &["-h", "-n", "127.0.0.1", "-V", "20200101:20200102"]);
     let trusted = format!("@cert-authority * {}", ca.public_line());
     refused(
-        &exec(&sshd, "127.0.0.1", &[trusted.clone()], &[]),
+        &exec(&sshd, "127.0.0.1", std::slice::from_ref(&trusted), &[]),
         "expired at 2020-01-02 00:00:00 UTC",
     );
     let plain = format!("[127.0.0.1]:{} {}", sshd.addr.port(), host_key_line(&sshd));

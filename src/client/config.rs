@@ -10,6 +10,8 @@ use super::target::Target;
 use crate::cli::{AccessArgs, ExecArgs};
 
 /// What `sesh exec` was asked to do.
+// Built once per run and moved once: the size of `One` costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Plan {
     One(ExecConfig),
     /// Many hosts, each with its label (the target as given) and config.
