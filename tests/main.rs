@@ -9,6 +9,7 @@ mod exec_common;
 mod exec_host_certs;
 mod exec_known_hosts;
 mod exec_serve;
+mod exec_serve_certs;
 mod exec_sshd;
 mod exec_user_certs;
 mod fanout;
