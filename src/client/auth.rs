@@ -122,38 +122,48 @@ impl<H: client::Handler> Attempt<'_, H> {
             self.tried.push("ssh-agent (no keys)".to_string());
         }
         for identity in identities {
-            let key = identity.public_key().into_owned();
-            let hash = self.hash_for(&key).await;
-            let result = match identity {
-                AgentIdentity::Certificate { certificate, .. } => {
-                    let note = offer_note(&certificate, self.user).map(|why| format!(" ({why})"));
-                    let described = certificate::describe(&certificate);
-                    self.tried.push(format!(
-                        "agent certificate {described}{}",
-                        note.unwrap_or_default()
-                    ));
-                    self.handle
-                        .authenticate_certificate_with(self.user, certificate, hash, &mut agent)
-                        .await
-                }
-                AgentIdentity::PublicKey { .. } => {
-                    self.tried
-                        .push(format!("agent key {}", crate::keys::fingerprint(&key)));
-                    self.handle
-                        .authenticate_publickey_with(self.user, key, hash, &mut agent)
-                        .await
-                }
-            };
-            match result {
-                Ok(result) => {
-                    if self.record(result) {
-                        return Ok(true);
-                    }
-                }
-                Err(e) => tracing::debug!("agent signing failed: {e}"),
+            if self.with_agent_identity(identity, &mut agent).await {
+                return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// Offers one agent identity, a key or a certificate.
+    async fn with_agent_identity<S>(&mut self, identity: AgentIdentity, agent: &mut S) -> bool
+    where
+        S: russh::Signer,
+        S::Error: std::fmt::Display,
+    {
+        let key = identity.public_key().into_owned();
+        let hash = self.hash_for(&key).await;
+        let result = match identity {
+            AgentIdentity::Certificate { certificate, .. } => {
+                let note = offer_note(&certificate, self.user).map(|why| format!(" ({why})"));
+                let described = certificate::describe(&certificate);
+                self.tried.push(format!(
+                    "agent certificate {described}{}",
+                    note.unwrap_or_default()
+                ));
+                self.handle
+                    .authenticate_certificate_with(self.user, certificate, hash, agent)
+                    .await
+            }
+            AgentIdentity::PublicKey { .. } => {
+                self.tried
+                    .push(format!("agent key {}", crate::keys::fingerprint(&key)));
+                self.handle
+                    .authenticate_publickey_with(self.user, key, hash, agent)
+                    .await
+            }
+        };
+        match result {
+            Ok(result) => self.record(result),
+            Err(e) => {
+                tracing::debug!("agent signing failed: {e}");
+                false
+            }
+        }
     }
 
     async fn with_file(&mut self, path: &Path, explicit: bool) -> Result<bool, String> {
@@ -173,22 +183,8 @@ impl<H: client::Handler> Attempt<'_, H> {
         };
         let hash = self.hash_for(key.public_key()).await;
         let key = Arc::new(key);
-        for (cert_path, cert) in self.certificates_for(path, &key) {
-            let note = offer_note(&cert, self.user).map(|why| format!(", {why}"));
-            let described = certificate::describe(&cert);
-            self.tried.push(format!(
-                "{} ({described}{})",
-                cert_path.display(),
-                note.unwrap_or_default()
-            ));
-            let result = self
-                .handle
-                .authenticate_certificate_with(self.user, cert, hash, &mut signer::FileSigner(key.clone()))
-                .await
-                .map_err(|e| format!("authentication failed: {e}"))?;
-            if self.record(result) {
-                return Ok(true);
-            }
+        if self.with_certificates(path, &key, hash).await? {
+            return Ok(true);
         }
         self.tried.push(shown.to_string());
         let result = self
@@ -197,6 +193,34 @@ impl<H: client::Handler> Attempt<'_, H> {
             .await
             .map_err(|e| format!("authentication failed: {e}"))?;
         Ok(self.record(result))
+    }
+
+    /// Offers the certificates of the identity at `path`, signing with `key`.
+    async fn with_certificates(
+        &mut self,
+        path: &Path,
+        key: &Arc<PrivateKey>,
+        hash: Option<HashAlg>,
+    ) -> Result<bool, String> {
+        for (cert_path, cert) in self.certificates_for(path, key) {
+            let note = offer_note(&cert, self.user).map(|why| format!(", {why}"));
+            let described = certificate::describe(&cert);
+            self.tried.push(format!(
+                "{} ({described}{})",
+                cert_path.display(),
+                note.unwrap_or_default()
+            ));
+            let mut signer = signer::FileSigner(key.clone());
+            let result = self
+                .handle
+                .authenticate_certificate_with(self.user, cert, hash, &mut signer)
+                .await
+                .map_err(|e| format!("authentication failed: {e}"))?;
+            if self.record(result) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The certificates to offer with the identity at `path`: its

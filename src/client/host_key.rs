@@ -75,35 +75,35 @@ pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result
 /// back, but only to a key already on file: it is never learnt with
 /// `--accept-new`. A pin may name the CA's fingerprint.
 pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certificate) -> Result<(), String> {
-    let key = certificate::inner_key(cert);
-    let name = known_hosts::host_name(host, port);
-    let principal = host.to_ascii_lowercase();
-    let refused = |why: String| {
-        format!(
-            "host certificate of {name} ({}) refused: {why}",
-            certificate::describe(cert)
-        )
-    };
-    let check = || certificate::check(cert, &Expected::host(&principal)).map_err(refused);
     let path = match policy {
-        Policy::Pin(pinned) if *pinned == certificate::ca_fingerprint(cert) => return check(),
-        Policy::Pin(_) => return verify(policy, host, port, &key),
+        Policy::Pin(pinned) if *pinned == certificate::ca_fingerprint(cert) => {
+            return check_host(cert, host, port);
+        }
+        Policy::Pin(_) => return verify(policy, host, port, &certificate::inner_key(cert)),
         Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } => known_hosts,
     };
+    against_known_hosts(policy, path, host, port, cert)
+}
+
+/// [`verify_certificate`] with `known_hosts` at `path`.
+fn against_known_hosts(
+    policy: &Policy,
+    path: &Path,
+    host: &str,
+    port: u16,
+    cert: &Certificate,
+) -> Result<(), String> {
+    let key = certificate::inner_key(cert);
     let file = read(path)?;
     let ca = PublicKey::new(cert.signature_key().clone(), "");
     let shown = path.display();
     if let Some(line) = file.revoked(host, port, &ca) {
-        return Err(refused(format!(
-            "its CA {} is revoked in {shown} line {line}",
-            fingerprint(&ca)
-        )));
+        let why = format!("its CA {} is revoked in {shown} line {line}", fingerprint(&ca));
+        return Err(refused(cert, host, port, &why));
     }
     if let Some(line) = file.revoked(host, port, &key) {
-        return Err(refused(format!(
-            "its key {} is revoked in {shown} line {line}",
-            fingerprint(&key)
-        )));
+        let why = format!("its key {} is revoked in {shown} line {line}", fingerprint(&key));
+        return Err(refused(cert, host, port, &why));
     }
     let Some((line, _)) = file
         .authorities(host, port)
@@ -116,13 +116,29 @@ pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certifi
             )
         });
     };
-    let Err(why) = check() else {
+    let Err(why) = check_host(cert, host, port) else {
         return Ok(());
     };
     match file.verdict(host, port, &key) {
         Verdict::Known => Ok(()),
         _ => Err(format!("{why} (CA trusted by {shown} line {line})")),
     }
+}
+
+/// Every check but CA trust, for the host name as typed (lowercase, as
+/// OpenSSH compares it).
+fn check_host(cert: &Certificate, host: &str, port: u16) -> Result<(), String> {
+    let principal = host.to_ascii_lowercase();
+    certificate::check(cert, &Expected::host(&principal)).map_err(|why| refused(cert, host, port, &why))
+}
+
+/// `host certificate of NAME (ID ... serial ... CA ...) refused: WHY`.
+fn refused(cert: &Certificate, host: &str, port: u16, why: &str) -> String {
+    format!(
+        "host certificate of {} ({}) refused: {why}",
+        known_hosts::host_name(host, port),
+        certificate::describe(cert)
+    )
 }
 
 /// Reads a known_hosts file, warning once about its bad lines.

@@ -88,19 +88,7 @@ impl ServerConfig {
             account.shell = shell.clone();
         }
         let strict_uid = (!args.no_strict_modes).then_some(account.uid);
-        let authorized_keys = match &args.authorized_keys {
-            Some(path) => path.clone(),
-            None => account.home.join(".ssh/authorized_keys"),
-        };
-        let authorized_keys = AuthorizedKeysFile::new(authorized_keys, strict_uid);
-        authorized_keys.load()?;
-        let trusted_user_ca_keys = args
-            .trusted_user_ca_keys
-            .as_ref()
-            .map(|path| TrustedCaKeysFile::new(path.clone(), strict_uid));
-        if let Some(file) = &trusted_user_ca_keys {
-            file.load()?;
-        }
+        let (authorized_keys, trusted_user_ca_keys) = auth_files(args, &account, strict_uid)?;
         let host_key = if args.ephemeral_host_key {
             crate::keys::generate_ed25519()?
         } else {
@@ -138,4 +126,27 @@ impl ServerConfig {
             },
         })
     }
+}
+
+/// The authorized keys and trusted CA keys files, each read once now so a
+/// missing or unsafe one stops the start.
+fn auth_files(
+    args: &ServeArgs,
+    account: &Account,
+    strict_uid: Option<u32>,
+) -> color_eyre::Result<(AuthorizedKeysFile, Option<TrustedCaKeysFile>)> {
+    let path = match &args.authorized_keys {
+        Some(path) => path.clone(),
+        None => account.home.join(".ssh/authorized_keys"),
+    };
+    let authorized_keys = AuthorizedKeysFile::new(path, strict_uid);
+    authorized_keys.load()?;
+    let trusted = args
+        .trusted_user_ca_keys
+        .as_ref()
+        .map(|path| TrustedCaKeysFile::new(path.clone(), strict_uid));
+    if let Some(file) = &trusted {
+        file.load()?;
+    }
+    Ok((authorized_keys, trusted))
 }
