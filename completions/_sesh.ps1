@@ -65,10 +65,10 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--hosts', '--hosts', [CompletionResultType]::ParameterName, 'Run on the hosts listed in FILE, one target per line (# comments)')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'With many hosts: sessions at once')
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing')
-            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
-            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
             [CompletionResult]::new('--known-hosts', '--known-hosts', [CompletionResultType]::ParameterName, 'Known hosts file [default: ~/.ssh/known_hosts]')
-            [CompletionResult]::new('--host-key', '--host-key', [CompletionResultType]::ParameterName, 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written')
+            [CompletionResult]::new('--host-key', '--host-key', [CompletionResultType]::ParameterName, 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Stop the remote command after this long: TERM, then KILL after --kill-after; exit 124')
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'Time between TERM and KILL when --timeout expires')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts')
@@ -92,10 +92,10 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             break
         }
         'sesh;test' {
-            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
-            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]')
             [CompletionResult]::new('--known-hosts', '--known-hosts', [CompletionResultType]::ParameterName, 'Known hosts file [default: ~/.ssh/known_hosts]')
-            [CompletionResult]::new('--host-key', '--host-key', [CompletionResultType]::ParameterName, 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written')
+            [CompletionResult]::new('--host-key', '--host-key', [CompletionResultType]::ParameterName, 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Run only these checks (comma-separated names; see the table)')
             [CompletionResult]::new('--accept-new', '--accept-new', [CompletionResultType]::ParameterName, 'Trust and remember the host key of a host not yet in known_hosts')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON report on stdout instead of the table')

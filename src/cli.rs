@@ -247,7 +247,8 @@ pub struct TestArgs {
 /// and `test`).
 #[derive(Debug, Clone, Args)]
 pub struct AccessArgs {
-    /// Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
+    /// Identity file (private key), offered after its certificate PATH-cert.pub
+    /// when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
     #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub identity: Vec<PathBuf>,
 
@@ -259,7 +260,8 @@ pub struct AccessArgs {
     #[arg(long)]
     pub accept_new: bool,
 
-    /// Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written
+    /// Trust exactly this host key fingerprint (SHA256:...), or a host certificate
+    /// signed by the CA with this fingerprint; known_hosts is not read or written
     #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
     pub host_key: Option<String>,
 }

@@ -219,3 +219,19 @@ fn authorities_and_revocations() {
     assert_eq!(parsed.revoked("other.test", 22, &key(A)), Some(4));
     assert_eq!(parsed.revoked("box.test", 22, &key(A)), None);
 }
+
+proptest! {
+    /// `@cert-authority` lines follow the same host-pattern rule as plain
+    /// lines: found for a listed host, not for one a `!` pattern excludes.
+    #[test]
+    fn authority_patterns(host in host(), port in port(), others in prop::collection::vec(host(), 0..3)) {
+        let name = host_name(&host, port);
+        let mut patterns: Vec<String> = others.iter().filter(|o| **o != host).map(|o| host_name(o, port)).collect();
+        patterns.push(name.clone());
+        let listed = KnownHosts::parse(format!("@cert-authority {} {A}\n", patterns.join(",")));
+        prop_assert_eq!(listed.authorities(&host, port).count(), 1);
+        prop_assert_eq!(listed.verdict(&host, port, &key(A)), Verdict::Unknown);
+        let negated = KnownHosts::parse(format!("@cert-authority *,!{name} {A}\n"));
+        prop_assert_eq!(negated.authorities(&host, port).count(), 0);
+    }
+}
