@@ -33,7 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             break
         }
         'sesh;serve' {
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port); repeatable, IPv4 and IPv6 alike')
             [CompletionResult]::new('--host-key', '--host-key', [CompletionResultType]::ParameterName, 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]')
             [CompletionResult]::new('--authorized-keys', '--authorized-keys', [CompletionResultType]::ParameterName, 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]')
             [CompletionResult]::new('--trusted-user-ca-keys', '--trusted-user-ca-keys', [CompletionResultType]::ParameterName, 'CA public keys (one per line) whose user certificates may log in, like sshd''s TrustedUserCAKeys: the account must be among a certificate''s principals')

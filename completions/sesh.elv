@@ -29,7 +29,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sesh;serve'= {
-            cand --listen 'Address to listen on (port 0 picks a free port)'
+            cand --listen 'Address to listen on (port 0 picks a free port); repeatable, IPv4 and IPv6 alike'
             cand --host-key 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]'
             cand --authorized-keys 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]'
             cand --trusted-user-ca-keys 'CA public keys (one per line) whose user certificates may log in, like sshd''s TrustedUserCAKeys: the account must be among a certificate''s principals'

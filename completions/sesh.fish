@@ -31,7 +31,7 @@ complete -c sesh -n "__fish_sesh_needs_command" -f -a "exec" -d 'Run a command o
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port); repeatable, IPv4 and IPv6 alike' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-key -d 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l authorized-keys -d 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l trusted-user-ca-keys -d 'CA public keys (one per line) whose user certificates may log in, like sshd\'s TrustedUserCAKeys: the account must be among a certificate\'s principals' -r -F

@@ -56,9 +56,10 @@ pub struct Verbosity {
 /// `sesh serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port)
+    /// Address to listen on (port 0 picks a free port); repeatable, IPv4
+    /// and IPv6 alike
     #[arg(long, default_value = "127.0.0.1:2222", value_name = "ADDR")]
-    pub listen: SocketAddr,
+    pub listen: Vec<SocketAddr>,
 
     /// Host key (ed25519, OpenSSH format); created on first start when missing
     /// [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]

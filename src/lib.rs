@@ -10,7 +10,7 @@
 //!   formats.
 //! - [`signals`]: signal names on the wire and numbers on this machine.
 //! - [`cli`], [`generate`], [`duration`], [`pattern`], [`logging`],
-//!   [`os_signals`]: the command line, its completions and man pages, and the
+//!   [`os_signals`], [`rlimit`]: the command line, its completions and man pages, and the
 //!   small pieces every part shares.
 
 pub mod cli;
@@ -24,6 +24,7 @@ pub mod logging;
 pub mod os_signals;
 pub mod pattern;
 pub mod progress;
+pub mod rlimit;
 pub mod server;
 pub mod signals;
 pub mod transport;

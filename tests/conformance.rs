@@ -7,9 +7,7 @@ use crate::support::describe;
 use crate::support::sshd::Sshd;
 
 fn sesh_test() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sesh"));
-    command.arg("test").env_remove("SSH_AUTH_SOCK");
-    command
+    crate::support::sesh("test")
 }
 
 fn verdicts(report: &serde_json::Value) -> Vec<(String, String)> {

@@ -24,5 +24,6 @@ mod serve_hostile_wire;
 mod serve_lifecycle;
 mod serve_openssh;
 mod serve_russh;
+mod serve_signal_state;
 mod serve_strict_modes;
 mod soak;

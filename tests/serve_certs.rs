@@ -23,9 +23,9 @@ fn serve_trusting(ca: &Ca) -> Server {
 
 /// `ssh` with `identity` (and its `-cert.pub`), no config file, no agent.
 fn ssh_as(server: &Server, identity: &Path, extra: &[&str], command: &str) -> Output {
+    // ssh_command's `-F none` keeps this machine's configuration out.
     let mut ssh = Command::new("ssh");
-    ssh.args(["-F", "/dev/null"]).env_remove("SSH_AUTH_SOCK");
-    ssh.args(extra);
+    ssh.env_remove("SSH_AUTH_SOCK").args(extra);
     let base = server.ssh_command(identity);
     ssh.args(base.get_args()).arg(command);
     run_with_input(ssh, b"")

@@ -1,19 +1,14 @@
 //! `sesh exec`'s arguments turned into an [`ExecConfig`].
 
 use std::os::unix::ffi::OsStrExt;
-use std::time::Duration;
 
-use super::ExecConfig;
 use super::fanout::{FanoutOptions, Mode};
-use super::host_key::Policy;
-use super::target::Target;
-use crate::cli::{AccessArgs, ExecArgs};
+use super::{Destination, ExecConfig};
+use crate::cli::ExecArgs;
 
 /// What `sesh exec` was asked to do.
-// Built once per run and moved once: the size of `One` costs nothing.
-#[allow(clippy::large_enum_variant)]
 pub enum Plan {
-    One(ExecConfig),
+    One(Box<ExecConfig>),
     /// Many hosts, each with its label (the target as given) and config.
     Many(Vec<(String, ExecConfig)>, FanoutOptions),
 }
@@ -44,7 +39,7 @@ impl Plan {
             if command.is_empty() {
                 return Err("no command given: sesh exec TARGET COMMAND...".into());
             }
-            return Ok(Plan::One(ExecConfig::from_args(args, target, command)?));
+            return Ok(Plan::One(Box::new(ExecConfig::from_args(args, target, command)?)));
         }
         if labels.is_empty() {
             return Err("the host list is empty".into());
@@ -86,67 +81,23 @@ impl Plan {
 impl ExecConfig {
     /// The config for one target of `sesh exec`.
     pub fn from_args(args: &ExecArgs, target: &str, command: &[std::ffi::OsString]) -> Result<Self, String> {
-        let mut config = Self::for_access(target, &args.access)?;
-        config.command = join_words(command);
-        config.stdin = !args.no_stdin;
-        config.pty = args.tty;
-        config.env = args
-            .env
-            .iter()
-            .map(|spec| env_pair(spec))
-            .collect::<Result<_, _>>()?;
-        config.timeout = args.timeout;
-        config.kill_after = args.kill_after;
-        config.connect_timeout = args.connect_timeout;
-        config.keepalive = (!args.keepalive.is_zero()).then_some(args.keepalive);
-        config.status_json = args.status_json.clone();
-        config.verbose = args.verbosity.verbose > 0;
-        Ok(config)
-    }
-
-    /// A config that can connect to `target` (the command and stdio
-    /// settings left at their defaults: no command, no stdin, no pty).
-    pub fn for_access(target: &str, access: &AccessArgs) -> Result<Self, String> {
-        let local_user = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map(|user| user.name)
-            .or_else(|| std::env::var("USER").ok())
-            .ok_or("could not tell the local user name: give one as user@host")?;
-        let target = Target::parse(target, &local_user)?;
-        let home = crate::home_dir().map_err(|e| format!("{e}"))?;
-        let known_hosts = access
-            .known_hosts
-            .clone()
-            .unwrap_or_else(|| home.join(".ssh/known_hosts"));
-        let host_keys = match (&access.host_key, access.accept_new) {
-            (Some(pin), _) => Policy::Pin(pin.clone()),
-            (None, true) => Policy::AcceptNew { known_hosts },
-            (None, false) => Policy::Strict { known_hosts },
-        };
-        let explicit_identities = !access.identity.is_empty();
-        let identities = if explicit_identities {
-            access.identity.clone()
-        } else {
-            super::auth::default_identities(&home)
-        };
+        let mut destination = Destination::from_access(target, &args.access)?;
+        destination.connect_timeout = args.connect_timeout;
+        destination.keepalive = (!args.keepalive.is_zero()).then_some(args.keepalive);
         Ok(Self {
-            target,
-            command: Vec::new(),
-            identities,
-            // Filled by the ssh_config layer (CertificateFile) when it lands.
-            certificates: Vec::new(),
-            explicit_identities,
-            host_keys,
-            stdin: false,
-            pty: false,
-            env: Vec::new(),
-            timeout: None,
-            kill_after: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(30),
-            keepalive: Some(Duration::from_secs(15)),
-            status_json: None,
-            verbose: false,
+            destination,
+            command: join_words(command),
+            stdin: !args.no_stdin,
+            pty: args.tty,
+            env: args
+                .env
+                .iter()
+                .map(|spec| env_pair(spec))
+                .collect::<Result<_, _>>()?,
+            timeout: args.timeout,
+            kill_after: args.kill_after,
+            status_json: args.status_json.clone(),
+            verbose: args.verbosity.verbose > 0,
         })
     }
 }

@@ -11,7 +11,7 @@ pub mod transcript;
 use std::time::{Duration, Instant};
 
 use crate::cli::TestArgs;
-use crate::client::ExecConfig;
+use crate::client::Destination;
 use checks::{ALL, Check, Ctx, Verdict};
 use report::{Outcome, Report};
 
@@ -45,15 +45,18 @@ pub async fn run(args: &TestArgs) -> u8 {
 }
 
 async fn check(target: &str, access: &crate::cli::AccessArgs, selected: &[&Check], json: bool) -> u8 {
-    let config = match ExecConfig::for_access(target, access) {
-        Ok(config) => config,
+    let destination = match Destination::from_access(target, access) {
+        Ok(destination) => destination,
         Err(why) => return complain(&why),
     };
-    let connection = match crate::client::connect(&config).await {
+    let connection = match crate::client::connect(&destination).await {
         Ok(connection) => connection,
-        Err(why) => return complain(&why),
+        Err(why) => return complain(&why.to_string()),
     };
-    let ctx = Ctx { connection, config };
+    let ctx = Ctx {
+        connection,
+        destination,
+    };
     let bar = report::progress(selected.len());
     let mut outcomes = Vec::new();
     for check in selected {
@@ -77,7 +80,7 @@ async fn check(target: &str, access: &crate::cli::AccessArgs, selected: &[&Check
         .connection
         .disconnect(russh::Disconnect::ByApplication, "", "en")
         .await;
-    let report = Report::new(ctx.config.target.to_string(), outcomes);
+    let report = Report::new(ctx.destination.target.to_string(), outcomes);
     if json {
         crate::say_out!(
             "{}",

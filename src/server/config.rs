@@ -27,7 +27,8 @@ pub struct Limits {
 
 /// Everything `sesh serve` runs with.
 pub struct ServerConfig {
-    pub listen: SocketAddr,
+    /// Every address to listen on.
+    pub listen: Vec<SocketAddr>,
     pub host_key: PrivateKey,
     pub authorized_keys: AuthorizedKeysFile,
     /// `--trusted-user-ca-keys`: CAs whose user certificates log in.
@@ -59,7 +60,7 @@ impl ServerConfig {
     /// the keys in `authorized_keys` (for `sesh test` with no target).
     pub fn embedded(authorized_keys: PathBuf) -> color_eyre::Result<Self> {
         Ok(Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             host_key: crate::keys::generate_ed25519()?,
             // No StrictModes: sesh wrote this file itself, in a private
             // temporary directory, and a TMPDIR without the sticky bit
@@ -108,7 +109,7 @@ impl ServerConfig {
             args.accept_env.clone()
         };
         Ok(Self {
-            listen: args.listen,
+            listen: args.listen.clone(),
             host_key,
             authorized_keys,
             trusted_user_ca_keys,

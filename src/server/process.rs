@@ -1,6 +1,6 @@
 //! The local command of a session: spawned in its own session and process
-//! group with three pipes or one pty, signalled as a group, and its ending
-//! read as an exit status or a signal.
+//! group with three pipes or one pty and a clean signal state, signalled as
+//! a group, and its ending read as an exit status or a signal.
 
 use std::ffi::OsString;
 use std::io;
@@ -76,9 +76,18 @@ pub fn spawn(spec: &ProcessSpec) -> io::Result<Process> {
         }
     }
     let controlling_tty = pair.is_some();
-    // SAFETY: only async-signal-safe calls (setsid, ioctl) run between fork and exec.
+    let last_signal = last_signal();
+    let open_files = crate::rlimit::for_children();
+    // SAFETY: only async-signal-safe calls (sigaction, sigprocmask,
+    // setrlimit, setsid, ioctl) run between fork and exec.
     unsafe {
         command.pre_exec(move || {
+            reset_signals(last_signal)?;
+            // The open-file limit the server started with, not the one it
+            // raised for itself (a failure leaves the raised one).
+            if let Some(limit) = &open_files {
+                libc::setrlimit(libc::RLIMIT_NOFILE, limit);
+            }
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -105,6 +114,83 @@ pub fn spawn(spec: &ProcessSpec) -> io::Result<Process> {
     };
     Ok(Process { child, pgid, io })
 }
+
+/// The highest signal number of this platform.
+fn last_signal() -> i32 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        libc::SIGRTMAX()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        31
+    }
+}
+
+/// Puts every signal back to its default action and unblocks all, in the
+/// child before exec: ignored signals and the mask survive exec, and a
+/// `sesh serve` started from a script (INT and QUIT ignored), by `nohup`
+/// (HUP ignored) or from a shell that blocks a signal would hand them to
+/// every command, which then shrugs off `signal` requests and the hang-up.
+/// sshd resets them too. Only async-signal-safe calls.
+///
+/// # Safety
+/// To be called in the forked child only (it changes the process's
+/// signal state).
+unsafe fn reset_signals(last_signal: i32) -> io::Result<()> {
+    // SAFETY: zeroed is a valid sigaction (empty mask, no flags); with
+    // SIG_DFL as handler it installs no code of ours.
+    let mut default: libc::sigaction = unsafe { std::mem::zeroed() };
+    default.sa_sigaction = libc::SIG_DFL;
+    for signo in 1..=last_signal {
+        if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a valid sigaction pointer, no old action asked for.
+        if unsafe { libc::sigaction(signo, &default, std::ptr::null_mut()) } != 0 {
+            // SAFETY: as for reset_reserved.
+            unsafe { reset_reserved(signo, last_signal) };
+        }
+    }
+    // SAFETY: the set is initialised by sigemptyset before use.
+    unsafe {
+        let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(empty.as_mut_ptr());
+        if libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Resets a signal the C library keeps for itself and will not let
+/// `sigaction` touch (glibc's 32 and 33). It can still arrive ignored:
+/// glibc's `posix_spawn` sets those to SIG_IGN in the new process when the
+/// parent handled them, and SIG_IGN survives exec. The kernel's sigaction
+/// for SIG_DFL, no flags, no restorer and an empty mask is all zeros on
+/// every architecture, so zeros (more than any layout reads) do.
+///
+/// # Safety
+/// In the forked child only; a raw system call, async-signal-safe.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+unsafe fn reset_reserved(signo: i32, last_signal: i32) {
+    let zeros = [0u64; 8];
+    let set_size = (last_signal as usize + 1) / 8;
+    // SAFETY: the kernel reads one sigaction from `zeros` and writes no
+    // old action; a failure leaves the signal as it was.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            libc::c_long::from(signo),
+            zeros.as_ptr(),
+            std::ptr::null_mut::<libc::c_void>(),
+            set_size,
+        )
+    };
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+unsafe fn reset_reserved(_signo: i32, _last_signal: i32) {}
 
 /// Sends `signo` to every process of the group; a group already gone is
 /// not an error.

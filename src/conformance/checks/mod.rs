@@ -16,7 +16,7 @@ use russh::client::Msg;
 use serde::Serialize;
 
 use super::transcript::{Transcript, collect, collect_half};
-use crate::client::{Connection, ExecConfig};
+use crate::client::{Connection, Destination};
 
 /// How long one command may take before a check gives up on it.
 pub const COMMAND_LIMIT: Duration = Duration::from_secs(30);
@@ -170,7 +170,7 @@ pub const ALL: &[Check] = &[
 /// What every check gets: the connection and how to make another.
 pub struct Ctx {
     pub connection: Connection,
-    pub config: ExecConfig,
+    pub destination: Destination,
 }
 
 impl Ctx {
