@@ -141,3 +141,114 @@ pub fn admit(cert: &Certificate, source: &Source, account: &str, peer: IpAddr) -
         ..line
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use russh::keys::PrivateKey;
+    use russh::keys::ssh_key::certificate::{Builder, CertType};
+
+    use super::*;
+
+    /// A user certificate for `principals` with `critical` options and,
+    /// when `pty`, the permit-pty extension.
+    fn cert(ca: &PrivateKey, principals: &[&str], critical: &[(&str, &str)], pty: bool) -> Certificate {
+        let key = crate::keys::generate_ed25519().unwrap();
+        let now = certificate::now();
+        let mut builder = Builder::new(
+            [1u8; 16],
+            key.public_key().key_data().clone(),
+            now - 60,
+            now + 600,
+        )
+        .unwrap();
+        builder.cert_type(CertType::User).unwrap().key_id("t").unwrap();
+        for p in principals {
+            builder.valid_principal(*p).unwrap();
+        }
+        for (name, value) in critical {
+            builder.critical_option(*name, *value).unwrap();
+        }
+        if pty {
+            builder.extension("permit-pty", "").unwrap();
+        }
+        builder.sign(ca).unwrap()
+    }
+
+    fn line(text: &str) -> AuthorizedKeys {
+        AuthorizedKeys::parse(text)
+    }
+
+    /// A `cert-authority` line's principals, from=, command= and no-pty
+    /// combine with the certificate's options as sshd combines them.
+    #[test]
+    fn line_options_apply() {
+        let ca = crate::keys::generate_ed25519().unwrap();
+        let ca_line = ca.public_key().to_openssh().unwrap();
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let path = Path::new("ak");
+        let admit_with = |options: &str, cert: &Certificate| {
+            let keys = line(&format!("cert-authority,{options} {ca_line}\n"));
+            assert!(keys.warnings.is_empty(), "{:?}", keys.warnings);
+            let found = sources(cert, None, &keys, path);
+            assert_eq!(found.len(), 1);
+            admit(cert, &found[0], "me", lo)
+        };
+        let deploy = cert(&ca, &["deploy"], &[], true);
+        assert!(admit_with("principals=\"deploy\"", &deploy).is_ok_and(|o| !o.no_pty));
+        let error = admit_with("principals=\"ops\"", &deploy).unwrap_err();
+        assert!(error.starts_with("principal mismatch"), "{error}");
+        let error = admit_with("principals=\"deploy\",from=\"10.*\"", &deploy).unwrap_err();
+        assert_eq!(
+            error,
+            "127.0.0.1 is not admitted by the from= option of ak line 1"
+        );
+        let options = admit_with("principals=\"deploy\",no-pty,command=\"x\"", &deploy).unwrap();
+        assert!(options.no_pty);
+        assert_eq!(options.command.as_deref(), Some("x"));
+
+        let forced = cert(&ca, &["me"], &[("force-command", "y")], false);
+        let options = admit_with("pty", &forced).unwrap();
+        assert!(options.no_pty, "no permit-pty extension");
+        assert_eq!(options.command.as_deref(), Some("y"));
+        let error = admit_with("command=\"x\"", &forced).unwrap_err();
+        assert!(
+            error.contains("conflicts with the command= option of ak line 1"),
+            "{error}"
+        );
+        assert!(admit_with("command=\"y\"", &forced).is_ok());
+        let error = admit_with(
+            "pty",
+            &cert(&ca, &["me"], &[("source-address", "nonsense")], true),
+        )
+        .unwrap_err();
+        assert!(error.contains("is not an address or CIDR block"), "{error}");
+    }
+
+    /// The CA file comes first; a key that is no CA on file finds nothing.
+    #[test]
+    fn sources_in_order() {
+        let ca = crate::keys::generate_ed25519().unwrap();
+        let other = crate::keys::generate_ed25519().unwrap();
+        let ca_line = ca.public_key().to_openssh().unwrap();
+        let keys = line(&format!("{ca_line}\ncert-authority {ca_line}\n"));
+        let trusted = [ca.public_key().clone()];
+        let signed = cert(&ca, &["me"], &[], true);
+        let found = sources(
+            &signed,
+            Some((Path::new("cas"), &trusted)),
+            &keys,
+            Path::new("ak"),
+        );
+        let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["cas", "ak line 2"]);
+        assert!(
+            sources(
+                &cert(&other, &["me"], &[], true),
+                Some((Path::new("cas"), &trusted)),
+                &keys,
+                Path::new("ak")
+            )
+            .is_empty()
+        );
+    }
+}

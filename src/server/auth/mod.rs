@@ -69,10 +69,12 @@ impl ConnectionHandler {
     /// The options of a user certificate when `user` may log in with it;
     /// each refusal is logged with the certificate's ID, serial and CA.
     pub(super) fn authorize_certificate(&self, user: &str, cert: &Certificate) -> Option<KeyOptions> {
-        if !self.account_ok(user) {
-            return None;
-        }
-        match self.admit(user, cert) {
+        let account = &self.shared.config.account.name;
+        let admitted = match user == account {
+            true => self.admit(user, cert),
+            false => Err(format!("sesh serves only the account {account}")),
+        };
+        match admitted {
             Ok((options, via)) => {
                 tracing::info!(peer = %self.peer, user, "accepted certificate {} via {via}", certificate::describe(cert));
                 Some(options)
