@@ -22,6 +22,11 @@ fn sshd_certified(host_ca: &Ca, args: &'static [&'static str]) -> Sshd {
 /// `sesh exec` to `host` with `known_hosts` holding `lines` (and `extra`
 /// flags), in its own HOME.
 fn exec(sshd: &Sshd, host: &str, lines: &[String], extra: &[&str]) -> Output {
+    run(sshd, host, lines, extra).0
+}
+
+/// [`exec`], and the known_hosts file as it is afterwards.
+fn run(sshd: &Sshd, host: &str, lines: &[String], extra: &[&str]) -> (Output, String) {
     let home = tempfile::tempdir().unwrap();
     let known = home.path().join("known_hosts");
     std::fs::write(&known, lines.join("\n") + "\n").unwrap();
@@ -35,7 +40,8 @@ fn exec(sshd: &Sshd, host: &str, lines: &[String], extra: &[&str]) -> Output {
     command
         .arg(format!("{host}:{}", sshd.addr.port()))
         .arg("echo trusted");
-    run_with_input(command, b"")
+    let output = run_with_input(command, b"");
+    (output, std::fs::read_to_string(&known).unwrap())
 }
 
 /// Exit 255 and one stderr line holding `why`.
@@ -98,8 +104,8 @@ fn host_certificate_checks() {
 }
 
 /// An expired host certificate is refused with its end date, even with a
-/// CA line that trusts it; a plain entry for its key still admits it, as
-/// ssh falls back to the plain key.
+/// CA line that trusts it, and `--accept-new` does not learn its key; a
+/// plain entry for its key still admits it, as ssh falls back to it.
 #[test]
 fn expired_host_certificate() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,14 +116,24 @@ fn expired_host_certificate() {
         &exec(&sshd, "127.0.0.1", std::slice::from_ref(&trusted), &[]),
         "expired at 2020-01-02 00:00:00 UTC",
     );
+    // --accept-new never learns the key of a certificate its CA line refused.
+    let (output, after) = run(
+        &sshd,
+        "127.0.0.1",
+        std::slice::from_ref(&trusted),
+        &["--accept-new"],
+    );
+    refused(&output, "expired at");
+    assert_eq!(after, format!("{trusted}\n"));
     let plain = format!("[127.0.0.1]:{} {}", sshd.addr.port(), host_key_line(&sshd));
     let output = exec(&sshd, "127.0.0.1", &[trusted, plain], &[]);
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
 }
 
 /// A certificate from a CA nobody trusts falls back to the plain key: a
-/// plain known_hosts entry (or a pin of the host key) admits it, none
-/// refuses it naming the untrusted CA.
+/// plain known_hosts entry (or a pin of the host key) admits it,
+/// `--accept-new` learns the plain key, nothing refuses it naming the
+/// untrusted CA.
 #[test]
 fn untrusted_certificate_falls_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,6 +146,11 @@ fn untrusted_certificate_falls_back() {
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
     let output = exec(&sshd, "127.0.0.1", &[], &["--host-key", &sshd.fingerprint]);
     assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
+    // --accept-new learns the plain host key, never the certificate.
+    let (output, after) = run(&sshd, "127.0.0.1", &[], &["--accept-new"]);
+    assert_eq!(output.stdout, b"trusted\n", "{}", describe(&output));
+    let learnt = format!("[127.0.0.1]:{} {}", sshd.addr.port(), host_key_line(&sshd));
+    assert!(after.contains(&learnt) && !after.contains("cert"), "{after}");
     let why = format!("untrusted CA {}", fingerprint_of(&ca.public()));
     refused(&exec(&sshd, "127.0.0.1", &[others], &[]), &why);
     assert!(with_suffix(&sshd.keys.path("sshd_host_key"), "-cert.pub").exists());

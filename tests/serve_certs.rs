@@ -109,6 +109,30 @@ fn bad_user_certificates_refused() {
     assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
 }
 
+/// An RSA CA's certificate logs in when signed with rsa-sha2-512 and is
+/// refused, naming the reason, when signed with ssh-rsa (SHA-1), which
+/// OpenSSH's CASignatureAlgorithms no longer accepts either.
+#[test]
+fn sha1_ca_signature_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::of_type(dir.path(), "rsa_ca", "rsa");
+    let server = serve_trusting(&ca);
+    let me = user_name();
+    let good = ca.user_key(dir.path(), "sha2", "ed25519", &["-n", &me, "-t", "rsa-sha2-512"]);
+    let output = ssh_as(&server, &good, &[], "echo in");
+    assert_eq!(output.stdout, b"in\n", "{}", describe(&output));
+    let old = ca.user_key(dir.path(), "sha1", "ed25519", &["-n", &me, "-t", "ssh-rsa"]);
+    let output = ssh_as(&server, &old, &[], "echo in");
+    assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+    let refusal = "refused certificate ID \"sha1\"";
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(refusal))
+        .unwrap_or_else(|| panic!("{refusal}:\n{log}"));
+    assert!(line.contains("ssh-rsa (SHA-1)"), "{line}");
+}
+
 /// `force-command` runs instead of the request with SSH_ORIGINAL_COMMAND
 /// set; `source-address` admits 127.0.0.1/32 and refuses 10.9.9.9/32; a
 /// certificate without `permit-pty` has its pty request refused, one with

@@ -12,8 +12,13 @@ pub struct Ca {
 
 impl Ca {
     pub fn new(dir: &Path, name: &str) -> Self {
+        Self::of_type(dir, name, "ed25519")
+    }
+
+    /// A CA with a key of `kind` (ed25519, ecdsa, rsa).
+    pub fn of_type(dir: &Path, name: &str, kind: &str) -> Self {
         let key = dir.join(name);
-        key_of_type(&key, "ed25519");
+        key_of_type(&key, kind);
         Self { key }
     }
 
