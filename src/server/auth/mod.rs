@@ -16,7 +16,7 @@ pub use certs::TrustedCaKeysFile;
 pub use keys::AuthorizedKeysFile;
 
 use super::handler::ConnectionHandler;
-use crate::keys::authorized_keys::KeyOptions;
+use crate::keys::authorized_keys::{AuthorizedKeys, KeyOptions};
 use crate::keys::certificate;
 
 impl ConnectionHandler {
@@ -34,20 +34,7 @@ impl ConnectionHandler {
         if !self.account_ok(user) {
             return None;
         }
-        // Read at every attempt, as sshd does: edits apply without a
-        // restart, and an unsafe file refuses the login, not the server.
-        let keys = match self.shared.config.authorized_keys.load() {
-            Ok(keys) => keys,
-            Err(e) => {
-                tracing::error!(peer = %self.peer, "refused: {e:#}");
-                return None;
-            }
-        };
-        let found = keys.find(key, self.peer.ip()).cloned();
-        if found.is_none() {
-            tracing::info!(peer = %self.peer, user, key = %crate::keys::fingerprint(key), "refused a key not in authorized_keys");
-        }
-        found
+        self.find_key(&self.authorized_keys()?, user, key)
     }
 
     /// Whether to let a client go on to sign with an offered key. russh
@@ -55,15 +42,38 @@ impl ConnectionHandler {
     /// one, so when any CA could vouch for it the answer is yes and the
     /// decision waits for the signed request.
     pub(super) fn offer_acceptable(&self, user: &str, key: &PublicKey) -> bool {
-        let config = &self.shared.config;
-        if config.trusted_user_ca_keys.is_some() && user == config.account.name {
+        if !self.account_ok(user) {
+            return false;
+        }
+        if self.shared.config.trusted_user_ca_keys.is_some() {
             return true;
         }
-        let has_authorities = config
-            .authorized_keys
-            .load()
-            .is_ok_and(|keys| keys.authorities().next().is_some());
-        (has_authorities && user == config.account.name) || self.authorize(user, key).is_some()
+        let Some(keys) = self.authorized_keys() else {
+            return false;
+        };
+        keys.authorities().next().is_some() || self.find_key(&keys, user, key).is_some()
+    }
+
+    /// `authorized_keys` as it is now. Read at every attempt, as sshd
+    /// does: edits apply without a restart, and an unsafe file refuses the
+    /// login (logged), not the server.
+    fn authorized_keys(&self) -> Option<AuthorizedKeys> {
+        match self.shared.config.authorized_keys.load() {
+            Ok(keys) => Some(keys),
+            Err(e) => {
+                tracing::error!(peer = %self.peer, "refused: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// The options of the plain-key line for `key` that admits this peer.
+    fn find_key(&self, keys: &AuthorizedKeys, user: &str, key: &PublicKey) -> Option<KeyOptions> {
+        let found = keys.find(key, self.peer.ip()).cloned();
+        if found.is_none() {
+            tracing::info!(peer = %self.peer, user, key = %crate::keys::fingerprint(key), "refused a key not in authorized_keys");
+        }
+        found
     }
 
     /// The options of a user certificate when `user` may log in with it;
