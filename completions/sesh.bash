@@ -297,7 +297,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__serve)
-            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --trusted-user-ca-keys --host-certificate --accept-env --no-strict-modes --shell --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
+            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --trusted-user-ca-keys --host-certificate --accept-env --no-strict-modes --shell --sftp --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +372,10 @@ _sesh() {
                     return 0
                     ;;
                 --shell)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sftp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

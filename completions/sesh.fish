@@ -38,7 +38,8 @@ complete -c sesh -n "__fish_sesh_using_subcommand serve" -l trusted-user-ca-keys
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-certificate -d 'Host certificate (`ssh-keygen -s CA -h`) for the host key, presented to clients that trust its CA with `@cert-authority` in known_hosts' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l accept-env -d 'Environment variable names clients may set (`*` and `?` wildcards); repeatable [default: LANG LC_*]' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l shell -d 'Shell that runs commands, instead of the account\'s login shell (e.g. /bin/sh to skip a heavy ~/.bashrc)' -r -F
-complete -c sesh -n "__fish_sesh_using_subcommand serve" -l subsystem -d 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l sftp -d 'How SFTP (and so `scp`) is served: `internal` (built in, needs no OpenSSH), `off`, or a command such as `/usr/lib/openssh/sftp-server`' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l subsystem -d 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`; `internal-sftp` is the builtin. Wins over `--sftp`' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-connections -d 'Most connections open at once; more are refused' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-sessions -d 'Most session channels open at once on one connection' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-auth-tries -d 'Most authentication attempts on one connection' -r

@@ -104,7 +104,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
     pub shell: Option<PathBuf>,
 
-    /// A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`
+    /// How SFTP (and so `scp`) is served: `internal` (built in, needs no
+    /// OpenSSH), `off`, or a command such as `/usr/lib/openssh/sftp-server`
+    #[arg(long, value_name = "internal|off|COMMAND", default_value = "internal", value_parser = parse_sftp)]
+    pub sftp: SftpServer,
+
+    /// A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`;
+    /// `internal-sftp` is the builtin. Wins over `--sftp`
     #[arg(long, value_name = "NAME=COMMAND", value_parser = parse_subsystem)]
     pub subsystem: Vec<(String, String)>,
 
@@ -283,6 +289,26 @@ fn parse_fingerprint(text: &str) -> Result<String, String> {
     }
 }
 
+/// What `--sftp` chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SftpServer {
+    /// The builtin SFTP server.
+    Internal,
+    /// No `sftp` subsystem.
+    Off,
+    /// A command run by the login shell, as for `--subsystem`.
+    Command(String),
+}
+
+fn parse_sftp(text: &str) -> Result<SftpServer, String> {
+    match text {
+        "internal" | "internal-sftp" => Ok(SftpServer::Internal),
+        "off" => Ok(SftpServer::Off),
+        _ if text.trim().is_empty() => Err("expected internal, off or a command".to_string()),
+        _ => Ok(SftpServer::Command(text.to_string())),
+    }
+}
+
 fn parse_subsystem(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, command)) if !name.is_empty() && !command.trim().is_empty() => {
@@ -312,6 +338,20 @@ mod tests {
         );
         for bad in ["sftp", "=cmd", "sftp=", "sftp= "] {
             assert!(parse_subsystem(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// `--sftp` takes internal, off or a command, and refuses an empty one.
+    #[test]
+    fn sftp_choice() {
+        assert_eq!(parse_sftp("internal").unwrap(), SftpServer::Internal);
+        assert_eq!(parse_sftp("off").unwrap(), SftpServer::Off);
+        assert_eq!(
+            parse_sftp("/usr/lib/openssh/sftp-server -l INFO").unwrap(),
+            SftpServer::Command("/usr/lib/openssh/sftp-server -l INFO".into())
+        );
+        for bad in ["", " "] {
+            assert!(parse_sftp(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -152,7 +152,7 @@ fn second_interrupt_hangs_up() {
 /// remote process is left, even one that ignores TERM.
 #[test]
 fn timeout_stops_remote_work() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let remote = Remote::of_serve(&server);
     for command in [
         "echo $$; exec sleep 60",

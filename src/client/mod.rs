@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod host_key;
 pub mod hosts;
 mod local_io;
+pub mod ssh_config;
 pub mod stdio;
 pub mod target;
 pub mod terminal;

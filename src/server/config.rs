@@ -10,7 +10,7 @@ use russh::keys::{Certificate, PrivateKey};
 
 use super::auth::{AuthorizedKeysFile, TrustedCaKeysFile};
 use super::env::Account;
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, SftpServer};
 use crate::keys::host_key;
 
 /// Limits, each set by a flag.
@@ -25,6 +25,15 @@ pub struct Limits {
     pub keepalive: Option<Duration>,
 }
 
+/// What serves a subsystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subsystem {
+    /// A command run by the login shell.
+    Command(String),
+    /// The builtin SFTP server (`internal-sftp` in sshd's spelling).
+    Sftp,
+}
+
 /// Everything `sesh serve` runs with.
 pub struct ServerConfig {
     /// Every address to listen on.
@@ -36,7 +45,7 @@ pub struct ServerConfig {
     /// `--host-certificate`: presented next to the host key.
     pub host_certificate: Option<Certificate>,
     pub accept_env: Vec<String>,
-    pub subsystems: HashMap<String, String>,
+    pub subsystems: HashMap<String, Subsystem>,
     pub account: Account,
     pub limits: Limits,
 }
@@ -69,7 +78,7 @@ impl ServerConfig {
             trusted_user_ca_keys: None,
             host_certificate: None,
             accept_env: vec!["LANG".to_string(), "LC_*".to_string()],
-            subsystems: HashMap::new(),
+            subsystems: subsystems(&SftpServer::Internal, &[]),
             account: Account::current()?,
             limits: Limits::defaults(),
         })
@@ -115,7 +124,7 @@ impl ServerConfig {
             trusted_user_ca_keys,
             host_certificate,
             accept_env,
-            subsystems: args.subsystem.iter().cloned().collect(),
+            subsystems: subsystems(&args.sftp, &args.subsystem),
             account,
             limits: Limits {
                 max_connections: args.max_connections as usize,
@@ -150,4 +159,57 @@ fn auth_files(
         file.load()?;
     }
     Ok((authorized_keys, trusted))
+}
+
+/// The subsystem table: `sftp` as `--sftp` says, then every `--subsystem`
+/// (the last for a name winning, `sftp` included).
+fn subsystems(sftp: &SftpServer, listed: &[(String, String)]) -> HashMap<String, Subsystem> {
+    let mut table = HashMap::new();
+    match sftp {
+        SftpServer::Internal => drop(table.insert("sftp".to_string(), Subsystem::Sftp)),
+        SftpServer::Command(command) => {
+            drop(table.insert("sftp".to_string(), Subsystem::Command(command.clone())))
+        }
+        SftpServer::Off => {}
+    }
+    for (name, command) in listed {
+        let served = match command.trim() {
+            "internal-sftp" => Subsystem::Sftp,
+            _ => Subsystem::Command(command.clone()),
+        };
+        table.insert(name.clone(), served);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SFTP is the builtin by default, `--sftp off` removes it, and
+    /// `--subsystem sftp=...` wins over `--sftp` either way.
+    #[test]
+    fn sftp_subsystem_choice() {
+        let sftp = |table: &HashMap<String, Subsystem>| table.get("sftp").cloned();
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Internal, &[])),
+            Some(Subsystem::Sftp)
+        );
+        assert_eq!(sftp(&subsystems(&SftpServer::Off, &[])), None);
+        let command = SftpServer::Command("/x/sftp-server".into());
+        assert_eq!(
+            sftp(&subsystems(&command, &[])),
+            Some(Subsystem::Command("/x/sftp-server".into()))
+        );
+        let listed = [("sftp".to_string(), "/y/sftp-server".to_string())];
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Internal, &listed)),
+            Some(Subsystem::Command("/y/sftp-server".into()))
+        );
+        let listed = [("sftp".to_string(), "internal-sftp".to_string())];
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Off, &listed)),
+            Some(Subsystem::Sftp)
+        );
+    }
 }

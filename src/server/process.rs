@@ -1,4 +1,4 @@
-//! The local command of a session: spawned in its own session and process
+//! A job that is a local command: spawned in its own session and process
 //! group with three pipes or one pty and a clean signal state, signalled as
 //! a group, and its ending read as an exit status or a signal.
 
@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::process::Command;
 
-use super::pty::{self, PtyMaster, WindowSize};
+use super::job::{Ending, Job, JobIo, Stop};
+use super::pty::{self, WindowSize};
 
 /// Everything needed to start the command.
 #[derive(Debug, Clone)]
@@ -27,27 +28,10 @@ pub struct ProcessSpec {
     pub pty: Option<WindowSize>,
 }
 
-/// The child's end of the session's streams.
-pub enum ProcessIo {
-    Pipes {
-        stdin: ChildStdin,
-        stdout: ChildStdout,
-        stderr: ChildStderr,
-    },
-    Pty(Arc<PtyMaster>),
-}
-
-/// A running command.
-pub struct Process {
-    pub child: Child,
-    /// The process group the child leads (its pid, after `setsid`).
-    pub pgid: i32,
-    pub io: ProcessIo,
-}
-
-/// Starts the command. Fails only when the system cannot start the program
-/// (a command the shell cannot find is the shell's own 127).
-pub fn spawn(spec: &ProcessSpec) -> io::Result<Process> {
+/// Starts the command as a job whose [`Stop`] is its process group. Fails
+/// only when the system cannot start the program (a command the shell
+/// cannot find is the shell's own 127).
+pub fn spawn(spec: &ProcessSpec) -> io::Result<Job> {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -105,14 +89,19 @@ pub fn spawn(spec: &ProcessSpec) -> io::Result<Process> {
     let io = match pair {
         // Our copies of the slave are dropped here: once the child's side
         // closes, reading the master reports the end of output.
-        Some(pair) => ProcessIo::Pty(Arc::new(pair.master)),
-        None => ProcessIo::Pipes {
-            stdin: child.stdin.take().expect("stdin was piped"),
-            stdout: child.stdout.take().expect("stdout was piped"),
-            stderr: child.stderr.take().expect("stderr was piped"),
+        Some(pair) => JobIo::Pty(Arc::new(pair.master)),
+        None => JobIo::Pipes {
+            stdin: Box::new(child.stdin.take().expect("stdin was piped")),
+            stdout: Box::new(child.stdout.take().expect("stdout was piped")),
+            stderr: Box::new(child.stderr.take().expect("stderr was piped")),
         },
     };
-    Ok(Process { child, pgid, io })
+    let wait = async move { child.wait().await.map_or(Ending::Exited(255), Ending::from) };
+    Ok(Job {
+        io,
+        wait: Box::pin(wait),
+        stop: Stop::Group(pgid),
+    })
 }
 
 /// The highest signal number of this platform.
@@ -194,7 +183,7 @@ unsafe fn reset_reserved(_signo: i32, _last_signal: i32) {}
 
 /// Sends `signo` to every process of the group; a group already gone is
 /// not an error.
-pub fn signal_group(pgid: i32, signo: i32) {
+pub(super) fn signal_group(pgid: i32, signo: i32) {
     // SAFETY: killpg has no memory-safety preconditions.
     let rc = unsafe { libc::killpg(pgid, signo) };
     if rc != 0 {
@@ -203,13 +192,6 @@ pub fn signal_group(pgid: i32, signo: i32) {
             tracing::warn!(pgid, signo, error = %err, "could not signal the process group");
         }
     }
-}
-
-/// How a command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    Exited(u32),
-    Killed { signo: i32, core_dumped: bool },
 }
 
 impl From<ExitStatus> for Ending {
@@ -223,21 +205,6 @@ impl From<ExitStatus> for Ending {
             // Stopped/continued statuses never come out of wait(); report
             // something rather than nothing.
             (None, None) => Ending::Exited(255),
-        }
-    }
-}
-
-impl std::fmt::Display for Ending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Ending::Exited(code) => write!(f, "exit {code}"),
-            Ending::Killed { signo, core_dumped } => {
-                write!(f, "signal {}", crate::signals::wire_name(*signo))?;
-                if *core_dumped {
-                    write!(f, " (core dumped)")?;
-                }
-                Ok(())
-            }
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod client;
 pub mod exec;
 pub mod leaks;
 pub mod sshd;
+pub mod transfer;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
