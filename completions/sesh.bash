@@ -67,7 +67,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__exec)
-            opts="-H -i -n -t -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --timeout --kill-after --env --connect-timeout --keepalive --status-json --verbose --quiet --help --version"
+            opts="-H -i -J -n -t -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --jump --timeout --kill-after --env --connect-timeout --keepalive --status-json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -153,6 +153,14 @@ _sesh() {
                     return 0
                     ;;
                 --host-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -415,7 +423,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__test)
-            opts="-i -v -q -h -V --identity --known-hosts --accept-new --host-key --only --json --verbose --quiet --help --version"
+            opts="-i -J -v -q -h -V --identity --known-hosts --accept-new --host-key --jump --only --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,6 +475,14 @@ _sesh() {
                     return 0
                     ;;
                 --host-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -59,6 +59,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -l output-dir -d 'With m
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly). Each hop logs in with the defaults (~/.ssh keys and known_hosts), not with -i, --known-hosts or --host-key' -r -f -a "(__fish_print_hostnames)"
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l timeout -d 'Stop the remote command after this long: TERM, then KILL after --kill-after; exit 124' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l kill-after -d 'Time between TERM and KILL when --timeout expires' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l env -d 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts' -r
@@ -78,6 +79,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -s V -l version -d 'Prin
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly). Each hop logs in with the defaults (~/.ssh keys and known_hosts), not with -i, --known-hosts or --host-key' -r -f -a "(__fish_print_hostnames)"
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l only -d 'Run only these checks (comma-separated names; see the table)' -r
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l json -d 'Print one JSON report on stdout instead of the table'

@@ -271,6 +271,17 @@ pub struct AccessArgs {
     /// signed by the CA with this fingerprint; known_hosts is not read or written
     #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
     pub host_key: Option<String>,
+
+    /// Reach the target through these jump hosts, the first dialled first
+    /// (`none`: directly). Each hop logs in with the defaults (~/.ssh keys
+    /// and known_hosts), not with -i, --known-hosts or --host-key
+    #[arg(
+        short = 'J',
+        long = "jump",
+        value_name = "[USER@]HOST[:PORT],...",
+        value_hint = ValueHint::Hostname
+    )]
+    pub jump: Option<String>,
 }
 
 fn parse_fingerprint(text: &str) -> Result<String, String> {

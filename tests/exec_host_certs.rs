@@ -13,7 +13,7 @@ use crate::support::{describe, fingerprint_of, run_with_input};
 
 /// An sshd whose host key `host_ca` certified with `ssh-keygen ARGS`.
 fn sshd_certified(host_ca: &Ca, args: &'static [&'static str]) -> Sshd {
-    Sshd::start_with(|_, host_key| {
+    Sshd::start_prepared(|_, host_key| {
         let cert = host_ca.sign(host_key, "sshd-host", args);
         format!("HostCertificate {}", cert.display())
     })

@@ -14,7 +14,7 @@ use crate::support::{describe, run_with_input, wait_for};
 
 /// An sshd trusting user certificates from `ca`.
 fn sshd_trusting(ca: &Ca) -> Sshd {
-    Sshd::start_with(|_, _| format!("TrustedUserCAKeys {}", ca.public().display()))
+    Sshd::start_prepared(|_, _| format!("TrustedUserCAKeys {}", ca.public().display()))
 }
 
 /// `sesh exec` with `args` before the target, in its own HOME.

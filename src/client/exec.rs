@@ -49,6 +49,7 @@ pub async fn run(
         Ok(session) => session.run(config, io, signals, hang_up).await,
         Err(why) => Ending::Failed(why),
     };
+    let ending = connection.blame_route(ending).await;
     let _ = connection
         .disconnect(russh::Disconnect::ByApplication, "", "en")
         .await;

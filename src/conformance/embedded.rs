@@ -51,6 +51,7 @@ impl Embedded {
                 known_hosts: None,
                 accept_new: false,
                 host_key: Some(fingerprint),
+                jump: None,
             },
             stop,
             task,

@@ -4,6 +4,7 @@
 pub mod certs;
 pub mod client;
 pub mod exec;
+pub mod jump;
 pub mod leaks;
 pub mod sshd;
 pub mod transfer;

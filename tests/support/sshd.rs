@@ -20,13 +20,19 @@ pub struct Sshd {
 
 impl Sshd {
     pub fn start() -> Self {
-        Self::start_with(|_, _| String::new())
+        Self::start_with("")
     }
 
-    /// Like `start`, with more config lines: `extra` gets the test's keys
-    /// and the host key's path (made before sshd starts, so it can be
-    /// certified) and returns lines such as `TrustedUserCAKeys ...`.
-    pub fn start_with(extra: impl FnOnce(&Keys, &Path) -> String) -> Self {
+    /// Like `start`, with `extra` lines appended to its config (for
+    /// example `AllowTcpForwarding yes` for a jump host).
+    pub fn start_with(extra: &str) -> Self {
+        Self::start_prepared(|_, _| extra.to_string())
+    }
+
+    /// Like `start_with`, where the lines come from `extra`, which gets the
+    /// test's keys and the host key's path (made before sshd starts, so it
+    /// can be certified): `HostCertificate ...`, `TrustedUserCAKeys ...`.
+    pub fn start_prepared(extra: impl FnOnce(&Keys, &Path) -> String) -> Self {
         let keys = Keys::new();
         let dir = keys.dir.path();
         let host_key = dir.join("sshd_host_key");
@@ -83,6 +89,18 @@ impl Sshd {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("sshd did not start: {}", self.log());
+    }
+
+    /// Its `known_hosts` line: `[127.0.0.1]:PORT TYPE KEY`.
+    pub fn known_hosts_line(&self) -> String {
+        let public = std::fs::read_to_string(self.keys.path("sshd_host_key.pub")).unwrap();
+        let key: Vec<&str> = public.split_whitespace().take(2).collect();
+        format!("[127.0.0.1]:{} {}", self.addr.port(), key.join(" "))
+    }
+
+    /// The listening sshd's pid (its per-connection processes are below it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn log(&self) -> String {

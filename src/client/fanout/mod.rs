@@ -20,6 +20,7 @@ pub use printer::Mode;
 use summary::HostResult;
 
 use super::ExecConfig;
+use super::connect::Hops;
 use super::stdio::{Input, LineSink, SessionIo, Sink, Stream};
 use crate::exit::Ending;
 
@@ -60,8 +61,12 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
     // Hosts start in list order, each when a slot frees; after a hang-up
     // (--fail-fast, a second SIGINT) the rest are not started.
     let limit = Arc::new(Semaphore::new(options.parallel.max(1)));
+    // Hosts behind the same jump host share one connection to it; the
+    // limit above still counts target sessions only.
+    let hops = Hops::new();
     let mut tasks = Vec::new();
-    for (index, ((label, config), signals)) in hosts.into_iter().zip(signal_senders).enumerate() {
+    for (index, ((label, mut config), signals)) in hosts.into_iter().zip(signal_senders).enumerate() {
+        config.destination.hops = Some(hops.clone());
         let io = SessionIo {
             stdout: Sink::Lines(LineSink::new(
                 index,
