@@ -332,7 +332,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__serve)
-            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --accept-env --no-strict-modes --shell --sftp --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
+            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --trusted-user-ca-keys --host-certificate --accept-env --no-strict-modes --shell --sftp --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -358,6 +358,36 @@ _sesh() {
                     return 0
                     ;;
                 --authorized-keys)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --trusted-user-ca-keys)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --host-certificate)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
                         oldifs="$IFS"

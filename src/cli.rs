@@ -74,12 +74,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub authorized_keys: Option<PathBuf>,
 
+    /// CA public keys (one per line) whose user certificates may log in, like
+    /// sshd's TrustedUserCAKeys: the account must be among a certificate's
+    /// principals
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub trusted_user_ca_keys: Option<PathBuf>,
+
+    /// Host certificate (`ssh-keygen -s CA -h`) for the host key, presented
+    /// to clients that trust its CA with `@cert-authority` in known_hosts
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath, requires = "host_key")]
+    pub host_certificate: Option<PathBuf>,
+
     /// Environment variable names clients may set (`*` and `?` wildcards);
     /// repeatable [default: LANG LC_*]
     #[arg(long, value_name = "PATTERN")]
     pub accept_env: Vec<String>,
 
-    /// Skip the safety checks on the host key and authorized keys files
+    /// Skip the safety checks on the host key, authorized keys and trusted CA keys files
     /// (like sshd's `StrictModes no`). By default sesh refuses to start, and
     /// refuses logins, when such a file, a directory above it or a symlink
     /// on its path is owned by another user (not root), the file or a
@@ -250,7 +261,8 @@ pub struct TestArgs {
 /// and `test`).
 #[derive(Debug, Clone, Args)]
 pub struct AccessArgs {
-    /// Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
+    /// Identity file (private key), offered after its certificate PATH-cert.pub
+    /// when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
     #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub identity: Vec<PathBuf>,
 
@@ -263,7 +275,8 @@ pub struct AccessArgs {
     #[arg(long)]
     pub accept_new: bool,
 
-    /// Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written
+    /// Trust exactly this host key fingerprint (SHA256:...), or a host certificate
+    /// signed by the CA with this fingerprint; known_hosts is not read or written
     #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
     pub host_key: Option<String>,
 

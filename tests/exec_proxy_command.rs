@@ -28,6 +28,7 @@ fn destination(remote: &Remote, route: Route) -> Destination {
         },
         route,
         identities: vec![remote.identity.clone()],
+        certificates: Vec::new(),
         explicit_identities: true,
         agent: Default::default(),
         host_keys: Policy::Pin(remote.fingerprint.clone()),

@@ -346,6 +346,10 @@ fn session_log_lines() {
 #[test]
 fn listens_on_every_address() {
     let server = Server::start_with(Keys::new(), &["--listen", "[::1]:0", "--listen", "127.0.0.2:0"]);
+    // The start is announced at the first line; the others follow it.
+    crate::support::wait_for(Duration::from_secs(10), || {
+        server.log().matches("listening on").count() == 3
+    });
     let log = server.log();
     let addresses: Vec<std::net::SocketAddr> = log
         .lines()

@@ -26,6 +26,9 @@ pub struct Destination {
     /// How the byte stream to `target` is opened.
     pub route: Route,
     pub identities: Vec<PathBuf>,
+    /// Certificates to offer with the identities they certify (ssh_config's
+    /// CertificateFile); `<identity>-cert.pub` is always looked for too.
+    pub certificates: Vec<PathBuf>,
     /// The identities were given with `-i` (a missing one is reported).
     pub explicit_identities: bool,
     /// IdentityAgent and IdentitiesOnly.

@@ -3,14 +3,17 @@
 //! GlobalKnownHostsFile, read in order), with what StrictHostKeyChecking
 //! says about a host none of them knows: refuse, learn it into the first
 //! user file (accept-new, hashed under HashKnownHosts), or accept it (no).
-//! A changed or revoked key is always refused, in every mode.
+//! A changed or revoked key is always refused, in every mode. A host
+//! certificate is trusted when an `@cert-authority` line for the host names
+//! its CA and it passes OpenSSH's checks ([`verify_certificate`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use russh::keys::PublicKey;
+use russh::keys::{Certificate, PublicKey};
 
+use crate::keys::certificate::{self, Expected};
 use crate::keys::fingerprint;
 use crate::keys::known_hosts::{self, KnownHosts, Verdict};
 
@@ -90,8 +93,7 @@ fn verify_files(files: &KnownHostsFiles, host: &str, port: u16, key: &PublicKey)
     let mut changed = None;
     for path in files.user.iter().chain(&files.global) {
         let shown = path.display();
-        let file = KnownHosts::read(path).map_err(|e| format!("could not read known hosts {shown}: {e}"))?;
-        warn_once(path, &file.warnings);
+        let file = read(path)?;
         match file.verdict(host, port, key) {
             Verdict::Known => return Ok(()),
             Verdict::Revoked { line } => {
@@ -140,6 +142,108 @@ fn unknown(files: &KnownHostsFiles, host: &str, port: u16, key: &PublicKey) -> R
              or --host-key {presented}"
         )),
     }
+}
+
+/// Decides on a host certificate for `host:port` as OpenSSH does. A
+/// revoked CA or key is refused. When an `@cert-authority` line for the
+/// host names the CA, the certificate must pass every check (type host,
+/// principal = the host name, validity, no critical option); a certificate
+/// no CA vouches for falls back to its plain key, learnt or pinned as any
+/// other. One that a trusted CA signed but that fails a check still falls
+/// back, but only to a key already on file: it is never learnt with
+/// `--accept-new`. A pin may name the CA's fingerprint.
+pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certificate) -> Result<(), String> {
+    let (paths, host) = match policy {
+        Policy::Pin(pinned) if *pinned == certificate::ca_fingerprint(cert) => {
+            return check_host(cert, host, port);
+        }
+        Policy::Pin(_) => return verify(policy, host, port, &certificate::inner_key(cert)),
+        Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } => {
+            (vec![known_hosts.clone()], host.to_string())
+        }
+        Policy::Files(files) => (
+            files.user.iter().chain(&files.global).cloned().collect(),
+            files.alias.clone().unwrap_or_else(|| host.to_string()),
+        ),
+    };
+    against_known_hosts(policy, &paths, &host, port, cert)
+}
+
+/// [`verify_certificate`] with the known_hosts files at `paths`, read in
+/// order: a revocation in any refuses, a trusting CA line in any admits.
+fn against_known_hosts(
+    policy: &Policy,
+    paths: &[PathBuf],
+    host: &str,
+    port: u16,
+    cert: &Certificate,
+) -> Result<(), String> {
+    let key = certificate::inner_key(cert);
+    let files = paths
+        .iter()
+        .map(|path| read(path).map(|file| (path, file)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ca = PublicKey::new(cert.signature_key().clone(), "");
+    for (what, revoked) in [("CA", &ca), ("key", &key)] {
+        if let Some((path, line)) = files
+            .iter()
+            .find_map(|(path, file)| file.revoked(host, port, revoked).map(|line| (path, line)))
+        {
+            let why = format!(
+                "its {what} {} is revoked in {} line {line}",
+                fingerprint(revoked),
+                path.display()
+            );
+            return Err(refused(cert, host, port, &why));
+        }
+    }
+    let trusted = files.iter().find_map(|(path, file)| {
+        file.authorities(host, port)
+            .find(|(_, ca)| certificate::signed_by(cert, ca))
+            .map(|(line, _)| (path, line))
+    });
+    let Some((path, line)) = trusted else {
+        return verify(policy, host, port, &key).map_err(|why| {
+            format!(
+                "{why} (it presented a certificate from the untrusted CA {})",
+                fingerprint(&ca)
+            )
+        });
+    };
+    let Err(why) = check_host(cert, host, port) else {
+        return Ok(());
+    };
+    if files
+        .iter()
+        .any(|(_, file)| matches!(file.verdict(host, port, &key), Verdict::Known))
+    {
+        return Ok(());
+    }
+    Err(format!("{why} (CA trusted by {} line {line})", path.display()))
+}
+
+/// Every check but CA trust, for the host name as typed (lowercase, as
+/// OpenSSH compares it).
+fn check_host(cert: &Certificate, host: &str, port: u16) -> Result<(), String> {
+    let principal = host.to_ascii_lowercase();
+    certificate::check(cert, &Expected::host(&principal)).map_err(|why| refused(cert, host, port, &why))
+}
+
+/// `host certificate of NAME (ID ... serial ... CA ...) refused: WHY`.
+fn refused(cert: &Certificate, host: &str, port: u16, why: &str) -> String {
+    format!(
+        "host certificate of {} ({}) refused: {why}",
+        known_hosts::host_name(host, port),
+        certificate::describe(cert)
+    )
+}
+
+/// Reads a known_hosts file, warning once about its bad lines.
+fn read(path: &Path) -> Result<KnownHosts, String> {
+    let file =
+        KnownHosts::read(path).map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?;
+    warn_once(path, &file.warnings);
+    Ok(file)
 }
 
 /// Logs each skipped line of a known_hosts file once per process: a

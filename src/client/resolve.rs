@@ -177,6 +177,7 @@ impl Resolver {
             target,
             route,
             identities,
+            certificates: options.certificate_paths().map_err(|e| e.to_string())?,
             explicit_identities,
             agent: agent(options),
             host_keys: policy(options, pin),

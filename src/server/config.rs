@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use russh::keys::PrivateKey;
+use russh::keys::{Certificate, PrivateKey};
 
-use super::authorized::AuthorizedKeysFile;
+use super::auth::{AuthorizedKeysFile, TrustedCaKeysFile};
 use super::env::Account;
 use crate::cli::{ServeArgs, SftpServer};
 use crate::keys::host_key;
@@ -40,6 +40,10 @@ pub struct ServerConfig {
     pub listen: Vec<SocketAddr>,
     pub host_key: PrivateKey,
     pub authorized_keys: AuthorizedKeysFile,
+    /// `--trusted-user-ca-keys`: CAs whose user certificates log in.
+    pub trusted_user_ca_keys: Option<TrustedCaKeysFile>,
+    /// `--host-certificate`: presented next to the host key.
+    pub host_certificate: Option<Certificate>,
     pub accept_env: Vec<String>,
     pub subsystems: HashMap<String, Subsystem>,
     pub account: Account,
@@ -71,6 +75,8 @@ impl ServerConfig {
             // temporary directory, and a TMPDIR without the sticky bit
             // must not stop `sesh test`.
             authorized_keys: AuthorizedKeysFile::new(authorized_keys, None),
+            trusted_user_ca_keys: None,
+            host_certificate: None,
             accept_env: vec!["LANG".to_string(), "LC_*".to_string()],
             subsystems: subsystems(&SftpServer::Internal, &[]),
             account: Account::current()?,
@@ -92,12 +98,7 @@ impl ServerConfig {
             account.shell = shell.clone();
         }
         let strict_uid = (!args.no_strict_modes).then_some(account.uid);
-        let authorized_keys = match &args.authorized_keys {
-            Some(path) => path.clone(),
-            None => account.home.join(".ssh/authorized_keys"),
-        };
-        let authorized_keys = AuthorizedKeysFile::new(authorized_keys, strict_uid);
-        authorized_keys.load()?;
+        let (authorized_keys, trusted_user_ca_keys) = auth_files(args, &account, strict_uid)?;
         let host_key = if args.ephemeral_host_key {
             crate::keys::generate_ed25519()?
         } else {
@@ -106,6 +107,10 @@ impl ServerConfig {
                 None => host_key::default_path()?,
             };
             host_key::load_or_create(&path, strict_uid)?
+        };
+        let host_certificate = match &args.host_certificate {
+            Some(path) => Some(host_key::load_certificate(path, &host_key)?),
+            None => None,
         };
         let accept_env = if args.accept_env.is_empty() {
             vec!["LANG".to_string(), "LC_*".to_string()]
@@ -116,6 +121,8 @@ impl ServerConfig {
             listen: args.listen.clone(),
             host_key,
             authorized_keys,
+            trusted_user_ca_keys,
+            host_certificate,
             accept_env,
             subsystems: subsystems(&args.sftp, &args.subsystem),
             account,
@@ -129,6 +136,29 @@ impl ServerConfig {
             },
         })
     }
+}
+
+/// The authorized keys and trusted CA keys files, each read once now so a
+/// missing or unsafe one stops the start.
+fn auth_files(
+    args: &ServeArgs,
+    account: &Account,
+    strict_uid: Option<u32>,
+) -> color_eyre::Result<(AuthorizedKeysFile, Option<TrustedCaKeysFile>)> {
+    let path = match &args.authorized_keys {
+        Some(path) => path.clone(),
+        None => account.home.join(".ssh/authorized_keys"),
+    };
+    let authorized_keys = AuthorizedKeysFile::new(path, strict_uid);
+    authorized_keys.load()?;
+    let trusted = args
+        .trusted_user_ca_keys
+        .as_ref()
+        .map(|path| TrustedCaKeysFile::new(path.clone(), strict_uid));
+    if let Some(file) = &trusted {
+        file.load()?;
+    }
+    Ok((authorized_keys, trusted))
 }
 
 /// The subsystem table: `sftp` as `--sftp` says, then every `--subsystem`

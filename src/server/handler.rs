@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use russh::keys::Certificate;
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelOpenFailure, Pty, Sig};
 use tokio::sync::mpsc;
@@ -29,7 +30,7 @@ pub struct ConnectionHandler {
     pub(super) authenticated: Arc<AtomicBool>,
     pub(super) shutdown: CancellationToken,
     pub(super) sessions: TaskTracker,
-    /// The options of the key that logged in.
+    /// The options of the key or certificate that logged in.
     pub(super) grant: KeyOptions,
     pub(super) channels: HashMap<ChannelId, ChannelEntry>,
     /// Authentication attempts refused so far (see `auth`).
@@ -157,9 +158,9 @@ impl russh::server::Handler for ConnectionHandler {
         user: &str,
         offer: PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(match self.authorize(user, offer.public_key) {
-            Some(_) => Auth::Accept,
-            None => self.refuse_auth(user, "publickey"),
+        Ok(match self.offer_acceptable(user, offer.public_key) {
+            true => Auth::Accept,
+            false => self.refuse_auth(user, "publickey"),
         })
     }
 
@@ -168,6 +169,19 @@ impl russh::server::Handler for ConnectionHandler {
             return Ok(self.refuse_auth(user, "publickey"));
         };
         tracing::info!(peer = %self.peer, user, key = %crate::keys::fingerprint(key.public_key), "authenticated");
+        self.grant = grant;
+        self.authenticated.store(true, Ordering::Release);
+        Ok(Auth::Accept)
+    }
+
+    async fn auth_openssh_certificate(
+        &mut self,
+        user: &str,
+        cert: &Certificate,
+    ) -> Result<Auth, Self::Error> {
+        let Some(grant) = self.authorize_certificate(user, cert) else {
+            return Ok(self.refuse_auth(user, "publickey"));
+        };
         self.grant = grant;
         self.authenticated.store(true, Ordering::Release);
         Ok(Auth::Accept)

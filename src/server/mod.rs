@@ -9,7 +9,6 @@
 //! period is over.
 
 mod auth;
-mod authorized;
 mod config;
 mod connection;
 mod env;
@@ -105,6 +104,8 @@ fn russh_config(config: &ServerConfig) -> russh::server::Config {
         methods: russh::MethodSet::from(&[MethodKind::PublicKey][..]),
         max_auth_attempts: config.limits.max_auth_tries,
         keys: vec![config.host_key.clone()],
+        // russh offers a certificate only next to its private key.
+        certificates: config.host_certificate.iter().cloned().collect(),
         nodelay: true,
         preferred: crate::transport::preferred(),
         ..Default::default()

@@ -26,10 +26,18 @@ impl Sshd {
     /// Like `start`, with `extra` lines appended to its config (for
     /// example `AllowTcpForwarding yes` for a jump host).
     pub fn start_with(extra: &str) -> Self {
+        Self::start_prepared(|_, _| extra.to_string())
+    }
+
+    /// Like `start_with`, where the lines come from `extra`, which gets the
+    /// test's keys and the host key's path (made before sshd starts, so it
+    /// can be certified): `HostCertificate ...`, `TrustedUserCAKeys ...`.
+    pub fn start_prepared(extra: impl FnOnce(&Keys, &Path) -> String) -> Self {
         let keys = Keys::new();
         let dir = keys.dir.path();
         let host_key = dir.join("sshd_host_key");
         super::keygen(&host_key);
+        let extra = extra(&keys, &host_key);
         let fingerprint = super::fingerprint_of(&dir.join("sshd_host_key.pub"));
         if !Path::new("/run/sshd").exists() {
             // sshd refuses to start without its privilege separation directory.

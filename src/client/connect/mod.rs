@@ -68,6 +68,7 @@ async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connecti
         &mut handle,
         &target.user,
         &dest.identities,
+        &dest.certificates,
         dest.explicit_identities,
         &dest.agent,
     )
