@@ -123,8 +123,7 @@ impl ExecConfig {
         command: &[std::ffi::OsString],
         one: bool,
     ) -> Result<Self, String> {
-        let options = resolver.options(target)?;
-        let destination = resolver.destination(target)?;
+        let (options, destination) = resolver.resolve(target)?;
         let pty = args.tty
             || (one
                 && match options.request_tty {

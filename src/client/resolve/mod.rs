@@ -137,6 +137,13 @@ impl Resolver {
 
     /// The destination `text` names.
     pub fn destination(&self, text: &str) -> Result<Destination, String> {
+        self.resolve(text).map(|(_, destination)| destination)
+    }
+
+    /// The destination `text` names and the options it came from (for
+    /// what is not about reaching the host: env, pty). One lookup, so a
+    /// `Match exec` runs once.
+    pub fn resolve(&self, text: &str) -> Result<(Options, Destination), String> {
         let options = self.options(text)?;
         let mut seen = vec![(options.user.clone(), options.hostname.clone(), options.port)];
         let route = self.route(&options, &mut seen)?;
@@ -147,7 +154,7 @@ impl Resolver {
         if let Some(interval) = self.typed.keepalive {
             destination.keepalive = (!interval.is_zero()).then_some(interval);
         }
-        Ok(destination)
+        Ok((options, destination))
     }
 
     /// A destination from resolved options: identities, host key trust,

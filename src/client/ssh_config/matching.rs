@@ -33,38 +33,28 @@ pub struct Pass<'a> {
     pub final_pass: bool,
 }
 
-/// Whether a `Host` line's patterns admit `name`.
+/// Whether a `Host` line's patterns admit `name` (whitespace-separated,
+/// the same negation rule).
 pub fn host_line(patterns: &[String], name: &str) -> bool {
-    let mut admitted = false;
-    for pat in patterns {
-        match pat.strip_prefix('!') {
-            Some(neg) if pattern::matches(neg, name) => return false,
-            Some(_) => {}
-            None => admitted |= pattern::matches(pat, name),
-        }
-    }
-    admitted
+    pattern::list_matches(patterns.iter().map(String::as_str), |p| pattern::matches(p, name))
 }
 
 /// `match.c:match_pattern_list`: comma-separated patterns; a matching
-/// `!pattern` refuses, else any match admits. `lower` lowercases the
-/// patterns (and the caller the text), as `match_hostname` does. (The same
-/// rule as the planned `pattern::list_matches`; kept here until it lands.)
+/// `!pattern` refuses, else any match admits (the shared
+/// [`pattern::list_matches`] rule). `lower` lowercases the patterns (and the
+/// caller the text), as `match_hostname` does.
 pub fn list_matches(text: &str, list: &str, lower: bool) -> bool {
-    let mut admitted = false;
-    for item in list.split(',') {
-        let item = if lower {
-            item.to_ascii_lowercase()
-        } else {
-            item.to_string()
-        };
-        match item.strip_prefix('!') {
-            Some(neg) if pattern::matches(neg, text) => return false,
-            Some(_) => {}
-            None => admitted |= pattern::matches(&item, text),
-        }
-    }
-    admitted
+    let items: Vec<String> = list
+        .split(',')
+        .map(|item| {
+            if lower {
+                item.to_ascii_lowercase()
+            } else {
+                item.to_string()
+            }
+        })
+        .collect();
+    pattern::list_matches(items.iter().map(String::as_str), |p| pattern::matches(p, text))
 }
 
 /// What one Match line is evaluated against.
