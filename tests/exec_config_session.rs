@@ -111,3 +111,29 @@ fn identity_agent_and_identities_only() {
         assert_eq!(output.status.code(), Some(code), "{extra}: {}", describe(&output));
     }
 }
+
+/// RequestTTY force gives the command a pty (no terminal here, so `yes`
+/// does not); `no` and the default give none.
+#[test]
+fn request_tty() {
+    let server = Server::start_sh(&[]);
+    let home = Home::with_config("");
+    let fingerprint = server.fingerprint();
+    for (mode, pty) in [("force", true), ("yes", false), ("no", false), ("auto", false)] {
+        let extra = format!(
+            "  IdentityFile {}\n  RequestTTY {mode}\n",
+            server.keys.identity().display()
+        );
+        home.write(".ssh/config", &block(&server, &extra));
+        let mut command = home.sesh("exec");
+        command.args(["--host-key", &fingerprint, "box", "tty"]);
+        let output = run(command);
+        let text = stdout(&output);
+        assert_eq!(
+            text.trim_end().starts_with("/dev/"),
+            pty,
+            "{mode}: {}",
+            describe(&output)
+        );
+    }
+}

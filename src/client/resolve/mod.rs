@@ -124,7 +124,11 @@ impl Resolver {
             .map_err(|e| e.to_string())?;
         if !self.noted.swap(true, Ordering::Relaxed) {
             for note in &options.notes {
-                tracing::debug!("{note}");
+                // A dropped `-i` is worth a line without -v, as in ssh.
+                match note.strip_prefix("warning: ") {
+                    Some(warning) => crate::say!("sesh: warning: {warning}"),
+                    None => tracing::debug!("{note}"),
+                }
             }
         }
         Ok(options)
