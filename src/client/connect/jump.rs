@@ -44,7 +44,7 @@ pub fn connect_boxed<'a>(
     hop: &'a Destination,
     hops: Option<&'a Hops>,
 ) -> Pin<Box<dyn Future<Output = Result<Connection, ConnectError>> + Send + 'a>> {
-    Box::pin(super::connect_via(hop, hops))
+    Box::pin(super::connect_via(hop, hops, None))
 }
 
 /// `e` as a failure of `hop`; one that already names a hop (an earlier one

@@ -56,13 +56,33 @@ struct Link {
 /// Connects to `dest`, verifies its host key and authenticates. Jump hosts
 /// are shared through `dest.hops` when the caller set a registry.
 pub async fn connect(dest: &Destination) -> Result<Connection, ConnectError> {
-    connect_via(dest, dest.hops.as_ref()).await
+    connect_via(dest, dest.hops.as_ref(), None).await
 }
 
-async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connection, ConnectError> {
+/// How much a connection lets the server send before it is read: a
+/// receive window, the largest packet, and the channel queue (in
+/// messages) that russh fills before it stops granting window.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub size: u32,
+    pub packet: u32,
+    pub queue: usize,
+}
+
+/// [`connect`] with a receive window of its own (for `sesh test`'s check
+/// of a server's output behind a small window). Hops keep the default.
+pub async fn connect_with_window(dest: &Destination, window: Window) -> Result<Connection, ConnectError> {
+    connect_via(dest, dest.hops.as_ref(), Some(window)).await
+}
+
+async fn connect_via(
+    dest: &Destination,
+    hops: Option<&Hops>,
+    window: Option<Window>,
+) -> Result<Connection, ConnectError> {
     let link = open(dest, hops).await?;
     let (via, proxy) = (link.via.clone(), link.proxy.clone());
-    let mut handle = handshake(dest, link).await?;
+    let mut handle = handshake(dest, link, window).await?;
     let target = &dest.target;
     super::auth::authenticate(
         &mut handle,
@@ -82,7 +102,11 @@ async fn connect_via(dest: &Destination, hops: Option<&Hops>) -> Result<Connecti
 
 /// The SSH handshake over `link`, with the host key check; a failure is
 /// the host key's refusal, the ProxyCommand's end, or the handshake's own.
-async fn handshake(dest: &Destination, link: Link) -> Result<Handle<ClientHandler>, ConnectError> {
+async fn handshake(
+    dest: &Destination,
+    link: Link,
+    window: Option<Window>,
+) -> Result<Handle<ClientHandler>, ConnectError> {
     let target = &dest.target;
     let addr = || format!("{}:{}", target.host, target.port);
     let refusal = Arc::new(Mutex::new(None));
@@ -93,7 +117,13 @@ async fn handshake(dest: &Destination, link: Link) -> Result<Handle<ClientHandle
         refusal.clone(),
         link.holds,
     );
-    let handshake = client::connect_stream(russh_config(dest), link.stream, handler);
+    let mut config = russh_config(dest);
+    if let Some(window) = window {
+        config.window_size = window.size;
+        config.maximum_packet_size = window.packet;
+        config.channel_buffer_size = window.queue;
+    }
+    let handshake = client::connect_stream(Arc::new(config), link.stream, handler);
     let e = match tokio::time::timeout(dest.connect_timeout, handshake).await {
         Err(_) => return Err(ConnectError::HandshakeTimeout { addr: addr() }),
         Ok(Ok(handle)) => return Ok(handle),
@@ -137,8 +167,8 @@ async fn open(dest: &Destination, hops: Option<&Hops>) -> Result<Link, ConnectEr
     }
 }
 
-fn russh_config(dest: &Destination) -> Arc<client::Config> {
-    Arc::new(client::Config {
+fn russh_config(dest: &Destination) -> client::Config {
+    client::Config {
         // A quiet command must never be cut off; keepalives find dead peers.
         inactivity_timeout: None,
         keepalive_interval: dest.keepalive,
@@ -146,5 +176,5 @@ fn russh_config(dest: &Destination) -> Arc<client::Config> {
         nodelay: true,
         preferred: crate::transport::preferred(),
         ..Default::default()
-    })
+    }
 }
