@@ -131,10 +131,16 @@ fn unknown(files: &KnownHostsFiles, host: &str, port: u16, key: &PublicKey) -> R
             Ok(())
         }
         (Unknown::Accept, _) => {
-            crate::say!(
-                "sesh: warning: {name} is not known (key {presented}); accepted without a check \
-                 (StrictHostKeyChecking no)"
-            );
+            // Once per host and key: a fan-out through one unknown bastion
+            // would repeat it for every target.
+            static SAID: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+            let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+            if said.insert(format!("{name} {presented}")) {
+                crate::say!(
+                    "sesh: warning: {name} is not known (key {presented}); accepted without a check \
+                     (StrictHostKeyChecking no)"
+                );
+            }
             Ok(())
         }
         _ => Err(format!(
