@@ -61,8 +61,8 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --hosts 'Run on the hosts listed in FILE, one target per line (# comments)'
             cand --parallel 'With many hosts: sessions at once'
             cand --output-dir 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing'
-            cand -i 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
-            cand --identity 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand -i 'Identity file (private key; IdentityFile), offered after its certificate PATH-cert.pub when there is one; repeatable, added to the configured ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand --identity 'Identity file (private key; IdentityFile), offered after its certificate PATH-cert.pub when there is one; repeatable, added to the configured ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
             cand --known-hosts 'Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]'
             cand --host-key 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written'
             cand -J 'Reach the target through these jump hosts, the first dialled first (`none`: directly; ProxyJump). Each hop is looked up in the ssh_config files on its own: -i, -o, -l, -p, --known-hosts and --host-key are for the target only'
@@ -94,8 +94,8 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --version 'Print version'
         }
         &'sesh;test'= {
-            cand -i 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
-            cand --identity 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand -i 'Identity file (private key; IdentityFile), offered after its certificate PATH-cert.pub when there is one; repeatable, added to the configured ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
+            cand --identity 'Identity file (private key; IdentityFile), offered after its certificate PATH-cert.pub when there is one; repeatable, added to the configured ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]'
             cand --known-hosts 'Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]'
             cand --host-key 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written'
             cand -J 'Reach the target through these jump hosts, the first dialled first (`none`: directly; ProxyJump). Each hop is looked up in the ssh_config files on its own: -i, -o, -l, -p, --known-hosts and --host-key are for the target only'

@@ -56,7 +56,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -s H -l host -d 'Run on 
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l hosts -d 'Run on the hosts listed in FILE, one target per line (# comments)' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l parallel -d 'With many hosts: sessions at once' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l output-dir -d 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing' -r -f -a "(__fish_complete_directories)"
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key; IdentityFile), offered after its certificate PATH-cert.pub when there is one; repeatable, added to the configured ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l known-hosts -d 'Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly; ProxyJump). Each hop is looked up in the ssh_config files on its own: -i, -o, -l, -p, --known-hosts and --host-key are for the target only' -r -f -a "(__fish_print_hostnames)"
@@ -81,7 +81,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -s v -l verbose -d 'More
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s V -l version -d 'Print version'
-complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key; IdentityFile), offered after its certificate PATH-cert.pub when there is one; repeatable, added to the configured ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l known-hosts -d 'Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written' -r
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly; ProxyJump). Each hop is looked up in the ssh_config files on its own: -i, -o, -l, -p, --known-hosts and --host-key are for the target only' -r -f -a "(__fish_print_hostnames)"

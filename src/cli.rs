@@ -261,8 +261,9 @@ pub struct TestArgs {
 /// and `test`).
 #[derive(Debug, Clone, Args)]
 pub struct AccessArgs {
-    /// Identity file (private key), offered after its certificate PATH-cert.pub
-    /// when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
+    /// Identity file (private key; IdentityFile), offered after its certificate
+    /// PATH-cert.pub when there is one; repeatable, added to the configured
+    /// ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
     #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub identity: Vec<PathBuf>,
 
