@@ -1,6 +1,7 @@
 //! What ssh_config changes about a session and its login, against `sesh
 //! serve`: SendEnv and SetEnv (and `--env` winning over SetEnv),
-//! IdentityAgent (a socket path, `none`) and IdentitiesOnly.
+//! IdentityAgent (a socket path, `none`), IdentitiesOnly, RequestTTY and
+//! CertificateFile.
 
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -135,5 +136,45 @@ fn request_tty() {
             "{mode}: {}",
             describe(&output)
         );
+    }
+}
+
+/// CertificateFile: a user certificate kept under another name than
+/// `KEY-cert.pub` logs in to a server that admits only its CA; without
+/// the keyword the plain key is refused.
+#[test]
+fn certificate_file() {
+    use crate::support::certs::Ca;
+    let keys = crate::support::Keys::new();
+    let dir = keys.dir.path().to_path_buf();
+    let ca = Ca::new(&dir, "user_ca");
+    std::fs::write(keys.authorized_keys(), "").unwrap();
+    let authorized = keys.authorized_keys().display().to_string();
+    let ca_public = ca.public().display().to_string();
+    let args = [
+        "--shell",
+        "/bin/sh",
+        "--ephemeral-host-key",
+        "--authorized-keys",
+        &authorized,
+        "--trusted-user-ca-keys",
+        &ca_public,
+    ];
+    let server = Server::start_bare(keys, &args);
+    let key = ca.user_key(&dir, "certified", "ed25519", &["-n", &local_user()]);
+    let moved = dir.join("elsewhere.pub");
+    std::fs::rename(dir.join("certified-cert.pub"), &moved).unwrap();
+    let home = Home::with_config("");
+    let fingerprint = server.fingerprint();
+    for (extra, code) in [
+        (String::new(), 255),
+        (format!("  CertificateFile {}\n", moved.display()), 0),
+    ] {
+        let extra = format!("  IdentityFile {}\n{extra}", key.display());
+        home.write(".ssh/config", &block(&server, &extra));
+        let mut command = home.sesh("exec");
+        command.args(["--host-key", &fingerprint, "box", "echo in"]);
+        let output = run(command);
+        assert_eq!(output.status.code(), Some(code), "{extra}: {}", describe(&output));
     }
 }
