@@ -11,6 +11,8 @@ pub enum Plan {
     One(Box<ExecConfig>),
     /// Many hosts, each with its label (the target as given) and config.
     Many(Vec<(String, ExecConfig)>, FanoutOptions),
+    /// `-O`: talk to the target's mux master.
+    Control(super::mux::Control, Box<ExecConfig>),
 }
 
 impl Plan {
@@ -30,6 +32,18 @@ impl Plan {
             }
             let (target, command) = args.words.split_first().expect("clap requires words");
             let target = target.to_str().ok_or("the target is not valid UTF-8")?;
+            if let Some(op) = args.control {
+                if !command.is_empty() {
+                    return Err("-O takes a target and no command".into());
+                }
+                let mut config = ExecConfig::from_args(args, target, command)?;
+                config.reuse.get_or_insert_with(|| super::mux::Reuse {
+                    master: super::mux::Master::No,
+                    persist: super::mux::Persist::No,
+                    path: None,
+                });
+                return Ok(Plan::Control(op, Box::new(config)));
+            }
             // `TARGET -- COMMAND`: clap keeps a `--` that follows the first
             // word of a trailing argument list; it separates, it is no word.
             let command = match command.split_first() {
@@ -43,6 +57,9 @@ impl Plan {
         }
         if labels.is_empty() {
             return Err("the host list is empty".into());
+        }
+        if args.control.is_some() {
+            return Err("-O is for one host".into());
         }
         if args.status_json.is_some() {
             return Err("--status-json is for one host; with many use --json or --output-dir".into());
@@ -98,6 +115,7 @@ impl ExecConfig {
             kill_after: args.kill_after,
             status_json: args.status_json.clone(),
             verbose: args.verbosity.verbose > 0,
+            reuse: args.reuse.map(super::mux::Reuse::shorthand),
         })
     }
 }

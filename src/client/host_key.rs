@@ -12,7 +12,7 @@ use crate::keys::fingerprint;
 use crate::keys::known_hosts::{self, KnownHosts, Verdict};
 
 /// How host keys are trusted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Policy {
     /// Known hosts only.
     Strict { known_hosts: PathBuf },
