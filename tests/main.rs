@@ -7,6 +7,7 @@ mod support;
 mod conformance;
 mod exec_common;
 mod exec_known_hosts;
+mod exec_reuse;
 mod exec_serve;
 mod exec_sshd;
 mod fanout;
