@@ -110,7 +110,7 @@ const CONTRACT: [fn(&Remote); 6] = [
 /// JSON record and byte-exact stdio as a direct run does, on one login.
 #[test]
 fn serve_contract_through_a_master() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let reusing = Reusing::new(Remote::of_serve(&server), "30s");
     for check in CONTRACT {
         check(&reusing.remote);
@@ -135,7 +135,7 @@ fn sshd_contract_through_a_master() {
 /// the remote command is gone; --timeout gives 124.
 #[test]
 fn signals_through_a_master() {
-    let server = Server::start(&["--hangup-grace", "1s"]);
+    let server = Server::start_sh(&["--hangup-grace", "1s"]);
     let reusing = Reusing::new(Remote::of_serve(&server), "30s");
     for (signo, name) in [
         (libc::SIGTERM, "TERM"),
@@ -198,7 +198,7 @@ fn next_line(reader: &mut impl BufRead) -> String {
 /// later ones, and the master's own stdio is /dev/null and its log.
 #[test]
 fn caller_fds_not_held() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let reusing = Reusing::new(Remote::of_serve(&server), "60s");
     for _ in 0..3 {
         let mut command = Command::new("bash");
@@ -244,7 +244,7 @@ fn caller_fds_not_held() {
 /// exit` ends a running session with 255 and a line saying why.
 #[test]
 fn control_commands() {
-    let server = Server::start(&[]);
+    let server = Server::start_sh(&[]);
     let reusing = Reusing::new(Remote::of_serve(&server), "30s");
     let none = reusing.control("check");
     assert_eq!(none.status.code(), Some(255), "{}", describe(&none));

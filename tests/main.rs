@@ -8,6 +8,7 @@ mod conformance;
 mod exec_common;
 mod exec_known_hosts;
 mod exec_reuse;
+mod exec_reuse_faults;
 mod exec_serve;
 mod exec_sshd;
 mod fanout;

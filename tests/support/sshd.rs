@@ -20,6 +20,11 @@ pub struct Sshd {
 
 impl Sshd {
     pub fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// Like `start`, with `extra` lines appended to sshd_config.
+    pub fn start_with(extra: &str) -> Self {
         let keys = Keys::new();
         let dir = keys.dir.path();
         let host_key = dir.join("sshd_host_key");
@@ -36,7 +41,7 @@ impl Sshd {
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n",
+                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n{extra}",
                 host_key.display(),
                 keys.authorized_keys().display(),
                 dir.join("sshd.pid").display()

@@ -17,8 +17,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Persist;
+use crate::client::Destination;
 use crate::client::connect::ConnectError;
-use crate::client::{Connection, Destination};
 
 /// The environment variable that carries the [`Spec`] to a new master.
 pub const SPEC_ENV: &str = "SESH_MUX_SPEC";
@@ -40,7 +40,7 @@ pub struct Spec {
 
 /// What every passenger's task shares.
 pub(super) struct Shared {
-    pub connection: Connection,
+    pub pool: Arc<super::pool::Pool>,
     pub destination: Destination,
     pub started: Instant,
     pub sessions: AtomicUsize,
@@ -133,7 +133,7 @@ async fn serve(spec: Spec) -> u8 {
     ready("ok");
     tracing::info!(pid = std::process::id(), socket = %spec.socket.display(), "mux master for {} ready", spec.destination.label);
     let shared = Arc::new(Shared {
-        connection,
+        pool: super::pool::Pool::new(connection, spec.destination.clone()),
         destination: spec.destination.clone(),
         started: Instant::now(),
         sessions: AtomicUsize::new(0),
@@ -144,10 +144,7 @@ async fn serve(spec: Spec) -> u8 {
     let why = serve_loop(listener, &shared, &spec, inode).await;
     tracing::info!("mux master stopping: {why}");
     remove_socket(&spec.socket, inode);
-    let _ = shared
-        .connection
-        .disconnect(russh::Disconnect::ByApplication, "", "en")
-        .await;
+    shared.pool.disconnect().await;
     0
 }
 
@@ -178,7 +175,7 @@ async fn serve_loop(listener: UnixListener, shared: &Arc<Shared>, spec: &Spec, i
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => idle_since = Instant::now(),
             _ = sleep_until(idle_deadline) => why = "idle".into(),
-            _ = tick.tick() => if shared.connection.is_closed() && why.is_empty() {
+            _ = tick.tick() => if shared.pool.lost() && why.is_empty() {
                 why = "the connection to the server is lost".into();
             },
             _ = shared.stop.notified() => why = "told to stop".into(),

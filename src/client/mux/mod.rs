@@ -12,7 +12,7 @@
 //! has told the master to go (MULTIPLEX.md 4.9).
 //!
 //! Files: [`dir`] (where sockets live), [`protocol`] (frames), [`fdpass`]
-//! (SCM_RIGHTS), [`passenger`] (the caller), [`spawn`] (starting a master
+//! (SCM_RIGHTS), [`pool`] (the master's connections), [`passenger`] (the caller), [`spawn`] (starting a master
 //! under a lock), [`master`] (the process), [`session`] (one passenger in
 //! the master), [`passed_io`] (the passed fds in the master).
 
@@ -21,6 +21,7 @@ mod fdpass;
 pub mod master;
 mod passed_io;
 mod passenger;
+mod pool;
 mod protocol;
 mod session;
 mod spawn;

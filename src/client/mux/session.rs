@@ -75,22 +75,14 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     };
     shared.sessions.fetch_add(1, Ordering::Relaxed);
     let _count = Counted(shared);
-    let open = shared.connection.channel_open_session();
-    let channel = match tokio::time::timeout(shared.destination.connect_timeout, open).await {
-        Ok(Ok(channel)) => channel,
-        Ok(Err(e)) => {
+    let deadline = tokio::time::Instant::now() + shared.destination.connect_timeout;
+    let (channel, _lease) = match shared.pool.open(deadline).await {
+        Ok(opened) => opened,
+        Err(why) => {
             holder.release().await;
             return refuse(
                 &mut stream,
-                format!("the mux master could not open a session: {e}"),
-            )
-            .await;
-        }
-        Err(_) => {
-            holder.release().await;
-            return refuse(
-                &mut stream,
-                "the mux master's server opened no session in time".into(),
+                format!("the mux master could not open a session: {why}"),
             )
             .await;
         }
@@ -161,7 +153,7 @@ fn explain(ending: Ending, shared: &Shared) -> Ending {
         );
     }
     match ending {
-        Ending::Failed(why) if shared.connection.is_closed() => Ending::Failed(format!(
+        Ending::Failed(why) if shared.pool.lost() => Ending::Failed(format!(
             "{why} (to {}, via the mux master)",
             shared.destination.label
         )),
