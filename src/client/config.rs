@@ -37,7 +37,7 @@ impl Plan {
                     return Err("-O takes a target and no command".into());
                 }
                 let mut config = ExecConfig::from_args(args, target, command)?;
-                config.reuse.get_or_insert_with(|| super::mux::Reuse {
+                config.reuse.get_or_insert(super::mux::Reuse {
                     master: super::mux::Master::No,
                     persist: super::mux::Persist::No,
                     path: None,

@@ -166,11 +166,11 @@ async fn serve_loop(listener: UnixListener, shared: &Arc<Shared>, spec: &Spec, i
         };
         tokio::select! {
             accepted = accept(&listener) => {
-                if let Ok(stream) = accepted {
-                    if peer_allowed(&stream) {
-                        tasks.spawn(super::session::serve(stream, shared.clone()));
-                        served = true;
-                    }
+                if let Ok(stream) = accepted
+                    && peer_allowed(&stream)
+                {
+                    tasks.spawn(super::session::serve(stream, shared.clone()));
+                    served = true;
                 }
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => idle_since = Instant::now(),

@@ -169,7 +169,8 @@ mod tests {
     /// An OpenSSH hello, an oversized length and junk are each told apart.
     #[tokio::test]
     async fn foreign_frames() {
-        let cases: [(&[u8], fn(&ReadError) -> bool); 3] = [
+        type Expected = fn(&ReadError) -> bool;
+        let cases: [(&[u8], Expected); 3] = [
             (&[0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 4], |e| {
                 matches!(e, ReadError::OpenSsh)
             }),
