@@ -1,5 +1,5 @@
 //! sesh against OpenSSH, side by side on loopback: latency, throughput,
-//! concurrency, memory and fan-out, for sesh exec -> sesh serve, ssh ->
+//! concurrency, memory, fan-out and connection reuse, for sesh exec -> sesh serve, ssh ->
 //! sshd and the crossed pairs. Prints a table of medians (with min and
 //! max) and the targets as ratios, and writes the same as JSON.
 //!
@@ -11,6 +11,7 @@
 mod measure;
 mod peers;
 mod report;
+mod reuse;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -48,13 +49,14 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ..Report::default()
     };
     type Scenario = fn(&peers::Peers, &Settings, &mut Report) -> Result<(), String>;
-    let all: [(&str, Scenario); 5] = [
+    let all: [(&str, Scenario); 6] = [
         // Memory first: "at rest" means a server that has served nothing.
         ("memory", scenarios::memory),
         ("latency", scenarios::latency),
         ("throughput", scenarios::throughput),
         ("concurrency", scenarios::concurrency),
         ("fan-out", scenarios::fanout),
+        ("reuse", reuse::reuse),
     ];
     for (name, scenario) in all {
         eprintln!("bench: {name}...");
