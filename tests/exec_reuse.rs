@@ -281,3 +281,40 @@ pub fn child_output(child: &mut std::process::Child) -> (Option<i32>, String) {
     }
     (status.code(), stderr)
 }
+
+/// Fan-out with --reuse runs each host through its master: three runs of a
+/// five-host fan-out pay one login in all, with every line, the stdin
+/// broadcast and the exit policy as without reuse.
+#[test]
+fn fanout_through_masters() {
+    let server = Server::start_sh(&[]);
+    let reusing = Reusing::new(Remote::of_serve(&server), "30s");
+    let hosts = vec![reusing.remote.target.as_str(); 5].join(",");
+    for run in 0..3 {
+        let mut command = sesh_exec();
+        command.envs(reusing.remote.envs.iter().map(|(k, v)| (k, v)));
+        command
+            .args(&reusing.remote.options)
+            .arg("-i")
+            .arg(&reusing.remote.identity);
+        command.args([
+            "--host-key",
+            &reusing.remote.fingerprint,
+            "-H",
+            &hosts,
+            "--no-prefix",
+        ]);
+        command.args(["--", "cat; echo err >&2; exit 3"]);
+        let output = run_with_input(command, format!("line {run}\n").as_bytes());
+        assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("line {run}\n").repeat(5)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr).matches("err\n").count(),
+            5
+        );
+    }
+    assert_eq!(serve_logins(&server), 1, "{}", server.log());
+}

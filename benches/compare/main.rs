@@ -6,7 +6,8 @@
 //! `cargo bench --bench compare` runs it in full (several minutes, release
 //! build). Without `--bench` on its command line, as `cargo test` runs it,
 //! it does everything in a tiny mode of a few seconds so it cannot rot.
-//! Options: `--tiny` (tiny even under cargo bench), `--json PATH`.
+//! Options: `--tiny` (tiny even under cargo bench), `--json PATH`,
+//! `--only memory,latency,throughput,concurrency,fan-out,reuse`.
 
 mod measure;
 mod peers;
@@ -58,7 +59,17 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ("fan-out", scenarios::fanout),
         ("reuse", reuse::reuse),
     ];
+    // `--only NAME,...` runs just those scenarios (the rest's targets are
+    // then not judged).
+    let only: Vec<String> = std::env::args()
+        .skip_while(|a| a != "--only")
+        .nth(1)
+        .map(|list| list.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
     for (name, scenario) in all {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         eprintln!("bench: {name}...");
         scenario(&peers, &settings, &mut report).map_err(|e| format!("{name}: {e}"))?;
     }

@@ -166,6 +166,9 @@ fn figure(value: f64) -> String {
     if !value.is_finite() {
         return "-".to_string();
     }
+    if value == 0.0 {
+        return "0".to_string();
+    }
     let magnitude = value.abs().log10().floor() as i32;
     let decimals = (2 - magnitude).clamp(0, 4) as usize;
     format!("{value:.decimals$}")

@@ -233,7 +233,41 @@ fn one_server(
             .push(Row::new("reuse", label, "ms", hundred[i].clone()));
     }
     concurrent(clients, kind, settings, report)?;
+    fanout(clients, kind, settings, report)?;
     idle_memory(clients, kind, settings, report)
+}
+
+/// A `-H` fan-out to `reuse_fanout` copies of the target with `--reuse`:
+/// the first run (which logs in) and the second (through the master).
+fn fanout(
+    clients: &Clients,
+    kind: ServerKind,
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<(), String> {
+    let n = settings.reuse_fanout;
+    let target = format!("127.0.0.1:{}", clients.peers.server(kind).port);
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for _ in 0..settings.reuse_rounds {
+        clients.stop(Mux::Sesh, kind);
+        for times in [&mut first, &mut second] {
+            let mut cmd = Command::new(&clients.peers.sesh);
+            cmd.arg("exec")
+                .args(clients.peers.sesh_options())
+                .arg("--reuse=300s");
+            cmd.args(["-n", "--parallel", &n.to_string(), "-H"])
+                .arg(vec![target.as_str(); n].join(","));
+            cmd.args(["--", "true"]);
+            cmd.env("XDG_RUNTIME_DIR", clients.runtime())
+                .env("HOME", clients.dir.path());
+            times.push(ms(measure::run(cmd)?));
+        }
+    }
+    for (run, times) in [("first run", first), ("second run", second)] {
+        let label = format!("-H {n} x the target, {run}: sesh exec --reuse -> {kind}");
+        report.rows.push(Row::new("reuse", label, "ms", times));
+    }
+    Ok(())
 }
 
 /// `reuse_concurrent` callers at once through one master: wall time.

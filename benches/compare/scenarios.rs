@@ -27,6 +27,7 @@ pub struct Settings {
     pub reuse_sequential: usize,
     pub reuse_concurrent: usize,
     pub reuse_idle: usize,
+    pub reuse_fanout: usize,
 }
 
 impl Settings {
@@ -46,6 +47,7 @@ impl Settings {
             reuse_sequential: 100,
             reuse_concurrent: 20,
             reuse_idle: 50,
+            reuse_fanout: 50,
         }
     }
 
@@ -65,6 +67,7 @@ impl Settings {
             reuse_sequential: 3,
             reuse_concurrent: 3,
             reuse_idle: 3,
+            reuse_fanout: 3,
         }
     }
 }

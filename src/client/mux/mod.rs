@@ -14,10 +14,12 @@
 //! Files: [`dir`] (where sockets live), [`protocol`] (frames), [`fdpass`]
 //! (SCM_RIGHTS), [`pool`] (the master's connections), [`passenger`] (the caller), [`spawn`] (starting a master
 //! under a lock), [`master`] (the process), [`session`] (one passenger in
-//! the master), [`passed_io`] (the passed fds in the master).
+//! the master), [`passed_io`] (the passed fds in the master), [`hosts`]
+//! (fan-out sessions through masters, over pipes).
 
 mod dir;
 mod fdpass;
+mod hosts;
 pub mod master;
 mod passed_io;
 mod passenger;
@@ -29,6 +31,7 @@ mod spawn;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use hosts::run_host;
 pub use passenger::control;
 
 use super::ExecConfig;

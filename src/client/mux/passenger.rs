@@ -11,6 +11,7 @@ use tokio::net::UnixStream;
 use tokio::net::unix::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::dir::{self, Place};
 use super::protocol::{self, Frame, NewSession, ReadError};
@@ -28,11 +29,21 @@ const HANG_UP_WAIT: Duration = Duration::from_secs(3);
 
 /// What one try came to.
 pub(super) enum Step {
+    /// The master runs the command: wait for its end on this socket.
+    Going(UnixStream, u32),
     Ended(Ending),
     /// Run direct; with the warning to print, if any.
     Direct(Option<String>),
     /// Nothing ran: try again.
     Retry(String),
+}
+
+/// How far handing a session to a master got.
+pub(super) enum Begun {
+    Going(UnixStream, u32),
+    Ended(Ending),
+    /// Nothing ran: run direct (any warning is printed).
+    Direct,
 }
 
 /// See [`super::run`].
@@ -41,19 +52,32 @@ pub async fn run(
     reuse: &Reuse,
     signals: &mut mpsc::UnboundedReceiver<i32>,
 ) -> Option<Ending> {
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let stdio = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
+    match begin(config, reuse, &stdio).await {
+        Begun::Going(stream, pid) => Some(wait_end(stream, pid, config, signals, None).await),
+        Begun::Ended(ending) => Some(ending),
+        Begun::Direct => None,
+    }
+}
+
+/// Finds or starts the master and hands it the command with `stdio`,
+/// retrying only while nothing can have run.
+pub(super) async fn begin(config: &ExecConfig, reuse: &Reuse, stdio: &[BorrowedFd<'_>; 3]) -> Begun {
     if config.pty {
         tracing::debug!("-t runs direct: the mux master does not drive terminals yet");
-        return None;
+        return Begun::Direct;
     }
     let place = match dir::place(&config.destination, reuse) {
         Ok(Some(place)) => place,
-        Ok(None) => return None,
+        Ok(None) => return Begun::Direct,
         Err(why) => return direct(Some(why)),
     };
     let mut last = String::new();
     for _ in 0..ATTEMPTS {
-        match attempt(config, reuse, &place, signals).await {
-            Step::Ended(ending) => return Some(ending),
+        match attempt(config, reuse, &place, stdio).await {
+            Step::Going(stream, pid) => return Begun::Going(stream, pid),
+            Step::Ended(ending) => return Begun::Ended(ending),
             Step::Direct(why) => return direct(why),
             Step::Retry(why) => {
                 tracing::debug!("mux: {why}; trying again");
@@ -64,19 +88,14 @@ pub async fn run(
     direct(Some(last))
 }
 
-fn direct(why: Option<String>) -> Option<Ending> {
+fn direct(why: Option<String>) -> Begun {
     if let Some(why) = why {
         crate::say!("sesh: {why}; running without the mux master");
     }
-    None
+    Begun::Direct
 }
 
-async fn attempt(
-    config: &ExecConfig,
-    reuse: &Reuse,
-    place: &Place,
-    signals: &mut mpsc::UnboundedReceiver<i32>,
-) -> Step {
+async fn attempt(config: &ExecConfig, reuse: &Reuse, place: &Place, stdio: &[BorrowedFd<'_>; 3]) -> Step {
     let dialed = match dial(place).await {
         Dialed::Absent if reuse.master != Master::No => match spawn::ensure(config, reuse, place).await {
             Ok(()) => dial(place).await,
@@ -85,7 +104,7 @@ async fn attempt(
         dialed => dialed,
     };
     match dialed {
-        Dialed::Ready(stream, pid) => session(stream, pid, config, signals).await,
+        Dialed::Ready(stream, pid) => session(stream, pid, config, stdio).await,
         Dialed::Absent => Step::Direct(None),
         Dialed::Unusable(step) => step,
     }
@@ -151,13 +170,8 @@ pub(super) async fn dial(place: &Place) -> Dialed {
     Dialed::Unusable(step)
 }
 
-/// Hands the session to the master and waits for its ending.
-async fn session(
-    mut stream: UnixStream,
-    pid: u32,
-    config: &ExecConfig,
-    signals: &mut mpsc::UnboundedReceiver<i32>,
-) -> Step {
+/// Hands the session to the master; `Going` once it was told to go.
+async fn session(mut stream: UnixStream, pid: u32, config: &ExecConfig, stdio: &[BorrowedFd<'_>; 3]) -> Step {
     let request = Frame::New(Box::new(NewSession {
         command: config.command.clone(),
         stdin: config.stdin,
@@ -166,9 +180,7 @@ async fn session(
         kill_after: config.kill_after,
         verbose: config.verbose,
     }));
-    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
-    let stdio = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
-    if let Err(e) = send_request(&mut stream, &request, &stdio).await {
+    if let Err(e) = send_request(&mut stream, &request, stdio).await {
         return Step::Retry(format!("could not reach mux master pid {pid}: {e}"));
     }
     let open_wait = config.destination.connect_timeout + Duration::from_secs(5);
@@ -188,7 +200,7 @@ async fn session(
         // Unread by a master that is gone: nothing ran.
         return Step::Retry(format!("mux master pid {pid} went away"));
     }
-    Step::Ended(wait_end(stream, pid, config, signals).await)
+    Step::Going(stream, pid)
 }
 
 async fn send_request(
@@ -203,11 +215,14 @@ async fn send_request(
 
 /// Forwards signals until the master reports the ending. A master that
 /// dies now leaves the command's fate unknown: it is never run again.
-async fn wait_end(
+/// `hang_up` (fan-out's --fail-fast, its second SIGINT) ends the session
+/// by closing the socket, which the master takes as the caller's hang-up.
+pub(super) async fn wait_end(
     stream: UnixStream,
     pid: u32,
     config: &ExecConfig,
     signals: &mut mpsc::UnboundedReceiver<i32>,
+    hang_up: Option<&CancellationToken>,
 ) -> Ending {
     let (reader, mut writer) = stream.into_split();
     let mut frames = read_frames(reader);
@@ -239,6 +254,7 @@ async fn wait_end(
                 }
             }
             _ = sleep_until(hang_up_by) => return Ending::Interrupted,
+            _ = cancelled(hang_up) => return Ending::Interrupted,
             _ = sleep_until(backstop.map(|(at, _)| at)) => {
                 return Ending::TimedOut(backstop.map(|(_, after)| after).unwrap_or_default());
             }
@@ -258,6 +274,13 @@ fn read_frames(mut reader: OwnedReadHalf) -> mpsc::Receiver<Frame> {
         }
     });
     rx
+}
+
+async fn cancelled(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
