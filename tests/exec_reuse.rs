@@ -289,7 +289,7 @@ pub fn child_output(child: &mut std::process::Child) -> (Option<i32>, String) {
 fn fanout_through_masters() {
     let server = Server::start_sh(&[]);
     let reusing = Reusing::new(Remote::of_serve(&server), "30s");
-    let hosts = vec![reusing.remote.target.as_str(); 5].join(",");
+    let hosts = [reusing.remote.target.as_str(); 5].join(",");
     for run in 0..3 {
         let mut command = sesh_exec();
         command.envs(reusing.remote.envs.iter().map(|(k, v)| (k, v)));
