@@ -74,10 +74,25 @@ pub fn default_dir() -> PathBuf {
     }
 }
 
+/// `dest` with its files as absolute paths: the master runs in `/`, and
+/// `-i id` from two directories names two keys.
+pub fn absolute(dest: &Destination) -> Destination {
+    use crate::client::host_key::Policy;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut dest = dest.clone();
+    for identity in &mut dest.identities {
+        *identity = cwd.join(&*identity);
+    }
+    if let Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } = &mut dest.host_keys {
+        *known_hosts = cwd.join(&*known_hosts);
+    }
+    dest
+}
+
 /// Hex SHA-1 over everything that decides which connection this is (not
 /// the label, not the connect timeout), with the protocol version.
 pub fn key(dest: &Destination) -> String {
-    let mut record = serde_json::to_value(dest).expect("a destination serialises");
+    let mut record = serde_json::to_value(absolute(dest)).expect("a destination serialises");
     if let Some(fields) = record.as_object_mut() {
         fields.remove("label");
         fields.remove("connect_timeout");

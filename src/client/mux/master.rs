@@ -62,6 +62,8 @@ pub fn main() -> u8 {
     // terminal never stops it with SIGTTIN.
     let _ = nix::unistd::setsid();
     close_inherited_fds();
+    // Hold no directory of the caller's (its paths arrive absolute).
+    let _ = std::env::set_current_dir("/");
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
     let Some(spec) = read_spec() else {
         crate::say!("sesh: __mux-master is started by sesh exec --reuse");

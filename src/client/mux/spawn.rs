@@ -74,7 +74,7 @@ async fn start(config: &ExecConfig, persist: Persist, place: &Place) -> Result<(
         Step::Direct(Some(format!("could not start a mux master ({what}: {e})")))
     };
     let spec = Spec {
-        destination: config.destination.clone(),
+        destination: super::dir::absolute(&config.destination),
         persist,
         socket: place.socket.clone(),
         fault: std::env::var(FAULT_ENV).ok(),
