@@ -366,3 +366,40 @@ fn max_sessions_siblings() {
     let logins = crate::exec_reuse::sshd_logins(&sshd);
     assert!((2..=4).contains(&logins), "{logins} logins: {}", sshd.log());
 }
+
+/// One slow caller does not stall the others on its master: while A's
+/// stdout (50 MB coming) is not read at all, B's calls run; then A gets
+/// every byte and its own exit code.
+#[test]
+fn slow_caller_does_not_stall_others() {
+    let server = Server::start_sh(&[]);
+    let reusing = Reusing::new(Remote::of_serve(&server), "30s");
+    assert_eq!(reusing.exec("true").status.code(), Some(0));
+    let mut command = reusing.remote.command(&["-n"]);
+    command
+        .arg("head -c 50000000 /dev/zero; exit 7")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut slow = command.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let begun = Instant::now();
+    for i in 0..20 {
+        let output = reusing.exec(&format!("echo {i}"));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("{i}\n"),
+            "{}",
+            describe(&output)
+        );
+    }
+    let took = begun.elapsed();
+    let mut got = Vec::new();
+    slow.stdout.take().unwrap().read_to_end(&mut got).unwrap();
+    let status = crate::support::wait_with_deadline(&mut slow, Duration::from_secs(30)).unwrap();
+    assert_eq!((got.len(), status.code()), (50_000_000, Some(7)));
+    assert!(got.iter().all(|&b| b == 0));
+    assert!(
+        took < Duration::from_secs(20),
+        "20 calls took {took:?} beside a stalled reader"
+    );
+}

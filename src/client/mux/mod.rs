@@ -14,7 +14,8 @@
 //! Files: [`dir`] (where sockets live), [`protocol`] (frames), [`fdpass`]
 //! (SCM_RIGHTS), [`pool`] (the master's connections), [`passenger`] (the caller), [`spawn`] (starting a master
 //! under a lock), [`master`] (the process), [`session`] (one passenger in
-//! the master), [`passed_io`] (the passed fds in the master), [`hosts`]
+//! the master), [`passed_io`] (the passed fds in the master), [`spool`] (output that
+//! never pushes back on the connection), [`hosts`]
 //! (fan-out sessions through masters, over pipes).
 
 mod dir;
@@ -27,6 +28,7 @@ mod pool;
 mod protocol;
 mod session;
 mod spawn;
+mod spool;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -9,6 +9,8 @@
 //! blocking. A regular file never blocks and gets whole chunks. Once
 //! [`Holder::release`] returns, no copy of the caller's fds is left here,
 //! which is what lets `out=$(sesh exec --reuse h true)` return at once.
+//! Output goes through a [`super::spool`] first, so a slow reader holds up
+//! only its own session.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -19,6 +21,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use rustix::event::{PollFd, PollFlags};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::spool::{Drain, spool};
 
 use crate::client::local_io::LocalOutput;
 use crate::client::stdio::{Input, SessionIo, Sink, Stream};
@@ -36,13 +41,32 @@ pub struct Holder {
     cancel: std::io::PipeWriter,
     /// Ends when the last thread holding a passed fd has dropped it.
     held: mpsc::Receiver<()>,
+    /// stdout's and stderr's spools.
+    drains: [Drain; 2],
 }
 
 impl Holder {
-    /// Stops the threads and waits (bounded) until they have closed the fds.
-    pub async fn release(mut self) {
+    /// With `drain`, first waits until the spooled output has reached the
+    /// caller (unless `gone` fires: the caller left); then stops the
+    /// threads and waits (bounded) until they have closed the fds.
+    /// Whether stdout refused output.
+    pub async fn release(mut self, drain: bool, gone: &CancellationToken) -> bool {
+        let mut broken = false;
+        if drain {
+            let [out, err] = self.drains.clone();
+            let waiting = tokio::task::spawn_blocking(move || {
+                let broken = out.wait();
+                err.wait();
+                broken
+            });
+            tokio::select! {
+                done = waiting => broken = done.unwrap_or(false),
+                _ = gone.cancelled() => {}
+            }
+        }
         drop(self.cancel);
         let _ = tokio::time::timeout(RELEASE_WAIT, self.held.recv()).await;
+        broken
     }
 }
 
@@ -64,16 +88,16 @@ pub fn session_io(fds: [OwnedFd; 3], stdin: bool) -> std::io::Result<(SessionIo,
         drop(input);
         Input::None
     };
-    let output = LocalOutput::start_on(
-        Box::new(Writer::new(passed(out))),
-        Box::new(Writer::new(passed(err))),
-    );
+    let (out, out_drain) = spool(Writer::new(passed(out)))?;
+    let (err, err_drain) = spool(Writer::new(passed(err)))?;
+    let output = LocalOutput::start_on(Box::new(out), Box::new(err));
     let io = SessionIo {
         stdout: Sink::Local(Stream::Stdout, output.clone()),
         stderr: Sink::Local(Stream::Stderr, output),
         input,
     };
-    Ok((io, Holder { cancel, held }))
+    let drains = [out_drain, err_drain];
+    Ok((io, Holder { cancel, held, drains }))
 }
 
 /// A passed fd with what its thread needs to give it up on time.

@@ -79,7 +79,7 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     let (channel, _lease) = match shared.pool.open(deadline).await {
         Ok(opened) => opened,
         Err(why) => {
-            holder.release().await;
+            holder.release(false, &CancellationToken::new()).await;
             return refuse(
                 &mut stream,
                 format!("the mux master could not open a session: {why}"),
@@ -98,7 +98,8 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     if !matches!(go.await, Some(Frame::Go)) {
         // The passenger gave up (and may run direct): never start it here.
         drop(channel);
-        return holder.release().await;
+        holder.release(false, &CancellationToken::new()).await;
+        return;
     }
     if shared.fault.as_deref() == Some("exit-after-go") {
         tokio::spawn(async {
@@ -111,11 +112,18 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     let hang_up = shared.exit.child_token();
     let listener = tokio::spawn(listen(reader, signals, hang_up.clone()));
     let config = exec_config(new, shared);
-    let ending = crate::client::exec::run_on(channel, &config, io, signals_rx, hang_up).await;
+    let ending = crate::client::exec::run_on(channel, &config, io, signals_rx, hang_up.clone()).await;
     let ending = explain(ending, shared);
-    // Let go of the caller's fds before it hears the end, so its pipes
-    // close as a direct run's would.
-    holder.release().await;
+    // Output still spooled reaches the caller first, as a direct run's
+    // would (not after a timeout or hang-up: that may wait for ever);
+    // then the caller's fds are let go before it hears the end, so its
+    // pipes close as a direct run's would.
+    let drain = !matches!(ending, Ending::TimedOut(_) | Ending::Interrupted);
+    let stdout_broken = holder.release(drain, &hang_up).await;
+    let ending = match ending {
+        Ending::Exited(_) | Ending::Killed { .. } | Ending::NoStatus if stdout_broken => Ending::BrokenPipe,
+        ending => ending,
+    };
     listener.abort();
     let _ = protocol::write(&mut writer, &Frame::Ended { ending }).await;
 }
