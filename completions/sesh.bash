@@ -87,7 +87,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__exec)
-            opts="-H -i -n -t -O -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --timeout --kill-after --env --connect-timeout --keepalive --reuse --status-json --verbose --quiet --help --version"
+            opts="-H -i -J -n -t -O -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --jump --timeout --kill-after --env --connect-timeout --keepalive --reuse --status-json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,6 +173,14 @@ _sesh() {
                     return 0
                     ;;
                 --host-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -339,7 +347,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__serve)
-            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --accept-env --no-strict-modes --shell --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
+            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --trusted-user-ca-keys --host-certificate --accept-env --no-strict-modes --shell --sftp --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,11 +387,45 @@ _sesh() {
                     fi
                     return 0
                     ;;
+                --trusted-user-ca-keys)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --host-certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
                 --accept-env)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --shell)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sftp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -423,7 +465,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__test)
-            opts="-i -v -q -h -V --identity --known-hosts --accept-new --host-key --only --json --verbose --quiet --help --version"
+            opts="-i -J -v -q -h -V --identity --known-hosts --accept-new --host-key --jump --only --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -475,6 +517,14 @@ _sesh() {
                     return 0
                     ;;
                 --host-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,12 +32,15 @@ complete -c sesh -n "__fish_sesh_needs_command" -f -a "test" -d 'Check an SSH se
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "__mux-master" -d 'A connection\'s background mux master (started by `sesh exec --reuse`)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port); repeatable, IPv4 and IPv6 alike' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-key -d 'Host key (ed25519, OpenSSH format); created on first start when missing [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l authorized-keys -d 'Public keys allowed to log in, OpenSSH format [default: ~/.ssh/authorized_keys]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l trusted-user-ca-keys -d 'CA public keys (one per line) whose user certificates may log in, like sshd\'s TrustedUserCAKeys: the account must be among a certificate\'s principals' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l host-certificate -d 'Host certificate (`ssh-keygen -s CA -h`) for the host key, presented to clients that trust its CA with `@cert-authority` in known_hosts' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l accept-env -d 'Environment variable names clients may set (`*` and `?` wildcards); repeatable [default: LANG LC_*]' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l shell -d 'Shell that runs commands, instead of the account\'s login shell (e.g. /bin/sh to skip a heavy ~/.bashrc)' -r -F
-complete -c sesh -n "__fish_sesh_using_subcommand serve" -l subsystem -d 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l sftp -d 'How SFTP (and so `scp`) is served: `internal` (built in, needs no OpenSSH), `off`, or a command such as `/usr/lib/openssh/sftp-server`' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l subsystem -d 'A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`; `internal-sftp` is the builtin. Wins over `--sftp`' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-connections -d 'Most connections open at once; more are refused' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-sessions -d 'Most session channels open at once on one connection' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-auth-tries -d 'Most authentication attempts on one connection' -r
@@ -45,7 +48,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand serve" -l login-grace-time -d 
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l hangup-grace -d 'After a hang-up (client gone, server stopping), time a command has between SIGHUP and SIGKILL' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l keepalive -d 'Interval of keepalive probes to clients (0 turns them off); three unanswered probes drop the connection' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l ephemeral-host-key -d 'Use a new in-memory host key that is never written (for tests)'
-complete -c sesh -n "__fish_sesh_using_subcommand serve" -l no-strict-modes -d 'Skip the safety checks on the host key and authorized keys files (like sshd\'s `StrictModes no`). By default sesh refuses to start, and refuses logins, when such a file, a directory above it or a symlink on its path is owned by another user (not root), the file or a directory (unless sticky, like /tmp) is writable by group or others, or the host key is readable by group or others'
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l no-strict-modes -d 'Skip the safety checks on the host key, authorized keys and trusted CA keys files (like sshd\'s `StrictModes no`). By default sesh refuses to start, and refuses logins, when such a file, a directory above it or a symlink on its path is owned by another user (not root), the file or a directory (unless sticky, like /tmp) is writable by group or others, or the host key is readable by group or others'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s h -l help -d 'Print help'
@@ -54,9 +57,10 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -s H -l host -d 'Run on 
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l hosts -d 'Run on the hosts listed in FILE, one target per line (# comments)' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l parallel -d 'With many hosts: sessions at once' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l output-dir -d 'With many hosts: write DIR/HOST/stdout, stderr and status.json instead of printing' -r -f -a "(__fish_complete_directories)"
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s i -l identity -d 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly). Each hop logs in with the defaults (~/.ssh keys and known_hosts), not with -i, --known-hosts or --host-key' -r -f -a "(__fish_print_hostnames)"
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l timeout -d 'Stop the remote command after this long: TERM, then KILL after --kill-after; exit 124' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l kill-after -d 'Time between TERM and KILL when --timeout expires' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l env -d 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts' -r
@@ -77,9 +81,10 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -s v -l verbose -d 'More
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s V -l version -d 'Print version'
-complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key), offered after its certificate PATH-cert.pub when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l known-hosts -d 'Known hosts file [default: ~/.ssh/known_hosts]' -r -F
-complete -c sesh -n "__fish_sesh_using_subcommand test" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -l host-key -d 'Trust exactly this host key fingerprint (SHA256:...), or a host certificate signed by the CA with this fingerprint; known_hosts is not read or written' -r
+complete -c sesh -n "__fish_sesh_using_subcommand test" -s J -l jump -d 'Reach the target through these jump hosts, the first dialled first (`none`: directly). Each hop logs in with the defaults (~/.ssh keys and known_hosts), not with -i, --known-hosts or --host-key' -r -f -a "(__fish_print_hostnames)"
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l only -d 'Run only these checks (comma-separated names; see the table)' -r
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l accept-new -d 'Trust and remember the host key of a host not yet in known_hosts'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l json -d 'Print one JSON report on stdout instead of the table'

@@ -59,9 +59,10 @@ pub struct Verbosity {
 /// `sesh serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port)
+    /// Address to listen on (port 0 picks a free port); repeatable, IPv4
+    /// and IPv6 alike
     #[arg(long, default_value = "127.0.0.1:2222", value_name = "ADDR")]
-    pub listen: SocketAddr,
+    pub listen: Vec<SocketAddr>,
 
     /// Host key (ed25519, OpenSSH format); created on first start when missing
     /// [default: $XDG_STATE_HOME/sesh/ssh_host_ed25519_key]
@@ -76,12 +77,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub authorized_keys: Option<PathBuf>,
 
+    /// CA public keys (one per line) whose user certificates may log in, like
+    /// sshd's TrustedUserCAKeys: the account must be among a certificate's
+    /// principals
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub trusted_user_ca_keys: Option<PathBuf>,
+
+    /// Host certificate (`ssh-keygen -s CA -h`) for the host key, presented
+    /// to clients that trust its CA with `@cert-authority` in known_hosts
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath, requires = "host_key")]
+    pub host_certificate: Option<PathBuf>,
+
     /// Environment variable names clients may set (`*` and `?` wildcards);
     /// repeatable [default: LANG LC_*]
     #[arg(long, value_name = "PATTERN")]
     pub accept_env: Vec<String>,
 
-    /// Skip the safety checks on the host key and authorized keys files
+    /// Skip the safety checks on the host key, authorized keys and trusted CA keys files
     /// (like sshd's `StrictModes no`). By default sesh refuses to start, and
     /// refuses logins, when such a file, a directory above it or a symlink
     /// on its path is owned by another user (not root), the file or a
@@ -95,7 +107,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
     pub shell: Option<PathBuf>,
 
-    /// A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`
+    /// How SFTP (and so `scp`) is served: `internal` (built in, needs no
+    /// OpenSSH), `off`, or a command such as `/usr/lib/openssh/sftp-server`
+    #[arg(long, value_name = "internal|off|COMMAND", default_value = "internal", value_parser = parse_sftp)]
+    pub sftp: SftpServer,
+
+    /// A subsystem and the command that serves it, e.g. `sftp=/usr/lib/openssh/sftp-server`;
+    /// `internal-sftp` is the builtin. Wins over `--sftp`
     #[arg(long, value_name = "NAME=COMMAND", value_parser = parse_subsystem)]
     pub subsystem: Vec<(String, String)>,
 
@@ -251,7 +269,8 @@ pub struct TestArgs {
 /// and `test`).
 #[derive(Debug, Clone, Args)]
 pub struct AccessArgs {
-    /// Identity file (private key); repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
+    /// Identity file (private key), offered after its certificate PATH-cert.pub
+    /// when there is one; repeatable [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]
     #[arg(short, long = "identity", value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub identity: Vec<PathBuf>,
 
@@ -263,9 +282,21 @@ pub struct AccessArgs {
     #[arg(long)]
     pub accept_new: bool,
 
-    /// Trust exactly this host key fingerprint (SHA256:...); known_hosts is not read or written
+    /// Trust exactly this host key fingerprint (SHA256:...), or a host certificate
+    /// signed by the CA with this fingerprint; known_hosts is not read or written
     #[arg(long, value_name = "SHA256:...", conflicts_with = "accept_new", value_parser = parse_fingerprint)]
     pub host_key: Option<String>,
+
+    /// Reach the target through these jump hosts, the first dialled first
+    /// (`none`: directly). Each hop logs in with the defaults (~/.ssh keys
+    /// and known_hosts), not with -i, --known-hosts or --host-key
+    #[arg(
+        short = 'J',
+        long = "jump",
+        value_name = "[USER@]HOST[:PORT],...",
+        value_hint = ValueHint::Hostname
+    )]
+    pub jump: Option<String>,
 }
 
 fn parse_fingerprint(text: &str) -> Result<String, String> {
@@ -281,6 +312,26 @@ fn parse_fingerprint(text: &str) -> Result<String, String> {
         _ => Err(format!(
             "invalid fingerprint {text:?}: expected SHA256:... as ssh-keygen -l prints it"
         )),
+    }
+}
+
+/// What `--sftp` chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SftpServer {
+    /// The builtin SFTP server.
+    Internal,
+    /// No `sftp` subsystem.
+    Off,
+    /// A command run by the login shell, as for `--subsystem`.
+    Command(String),
+}
+
+fn parse_sftp(text: &str) -> Result<SftpServer, String> {
+    match text {
+        "internal" | "internal-sftp" => Ok(SftpServer::Internal),
+        "off" => Ok(SftpServer::Off),
+        _ if text.trim().is_empty() => Err("expected internal, off or a command".to_string()),
+        _ => Ok(SftpServer::Command(text.to_string())),
     }
 }
 
@@ -313,6 +364,20 @@ mod tests {
         );
         for bad in ["sftp", "=cmd", "sftp=", "sftp= "] {
             assert!(parse_subsystem(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// `--sftp` takes internal, off or a command, and refuses an empty one.
+    #[test]
+    fn sftp_choice() {
+        assert_eq!(parse_sftp("internal").unwrap(), SftpServer::Internal);
+        assert_eq!(parse_sftp("off").unwrap(), SftpServer::Off);
+        assert_eq!(
+            parse_sftp("/usr/lib/openssh/sftp-server -l INFO").unwrap(),
+            SftpServer::Command("/usr/lib/openssh/sftp-server -l INFO".into())
+        );
+        for bad in ["", " "] {
+            assert!(parse_sftp(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -10,7 +10,8 @@
 //! | closed with neither                   | 255       |
 //! | connection, host key, auth, protocol  | 255       |
 //! | `--timeout` expired                   | 124       |
-//! | second SIGINT (hang up)               | 130       |
+//! | INT/TERM/HUP/QUIT the server refused  | 128 + N (124 under `--timeout`) |
+//! | second SIGINT or SIGTERM (hang up)    | 130 or 143 |
 //! | local stdout closed (`\| head -1`)    | 141, silently, as a local SIGPIPE |
 
 use std::time::Duration;
@@ -25,8 +26,12 @@ pub const HELP: &str = concat!(
     "           stderr: sesh: remote command killed by signal NAME [(core dumped)][: message]\n",
     "  255      a signal with no local number, no exit status at all, or a connection,\n",
     "           host key, authentication or protocol failure (one line on stderr says which)\n",
-    "  124      --timeout expired (the remote command got TERM, then KILL)\n",
-    "  130      a second Ctrl-C hung up the session\n",
+    "  124      --timeout expired (the remote command got TERM, then KILL; when the server\n",
+    "           refuses TERM, sesh closes the session at once)\n",
+    "  128+S    the server refused a forwarded INT, TERM, HUP or QUIT (root logins to\n",
+    "           OpenSSH, servers without signal support): sesh closed the session, and\n",
+    "           says the remote command may still be running\n",
+    "  130/143  a second Ctrl-C or SIGTERM hung up the session\n",
     "  141      local stdout was closed (like a local command killed by SIGPIPE)\n",
     "\n",
     "With many hosts (-H, --hosts): 0 only when every host exited 0; otherwise the code\n",
@@ -50,8 +55,20 @@ pub enum Ending {
     NoStatus,
     /// `--timeout` expired.
     TimedOut(Duration),
-    /// A second SIGINT hung up the session.
-    Interrupted,
+    /// A signal asking the command to stop (INT, TERM, HUP, QUIT, or
+    /// `--timeout`'s TERM or KILL) was refused or never answered, so sesh
+    /// closed the session; the remote command may still be running.
+    SignalRefused {
+        /// The local number of the refused signal.
+        signo: i32,
+        /// Whether the server said no (rather than not answering in time).
+        answered: bool,
+        /// `--timeout`'s duration when the timeout sent it.
+        timeout: Option<Duration>,
+    },
+    /// A second SIGINT or SIGTERM (this number) hung up the session, or
+    /// the fan-out hung it up (SIGINT).
+    Interrupted(i32),
     /// Local stdout broke.
     BrokenPipe,
     /// Connection, host key, authentication or protocol failure.
@@ -68,8 +85,8 @@ impl Ending {
                 None => 255,
             },
             Ending::NoStatus | Ending::Failed(_) => 255,
-            Ending::TimedOut(_) => 124,
-            Ending::Interrupted => 130,
+            Ending::TimedOut(_) | Ending::SignalRefused { timeout: Some(_), .. } => 124,
+            Ending::SignalRefused { signo, .. } | Ending::Interrupted(signo) => (128 + signo).min(255) as u8,
             Ending::BrokenPipe => 128 + libc::SIGPIPE as u8,
         }
     }
@@ -96,7 +113,15 @@ impl Ending {
             }
             Ending::NoStatus => Some("remote command ended without an exit status".to_string()),
             Ending::TimedOut(after) => Some(format!("timed out after {}", crate::duration::format(*after))),
-            Ending::Interrupted => Some("interrupted: session hung up".to_string()),
+            Ending::SignalRefused {
+                signo,
+                answered,
+                timeout,
+            } => Some(refused_line(*signo, *answered, *timeout)),
+            Ending::Interrupted(signo) if *signo == libc::SIGTERM => {
+                Some("terminated: session hung up".to_string())
+            }
+            Ending::Interrupted(_) => Some("interrupted: session hung up".to_string()),
             Ending::Failed(why) => Some(why.clone()),
         }
     }
@@ -110,6 +135,7 @@ impl Ending {
             exit_status: None,
             signal: None,
             core_dumped: None,
+            refused_signal: None,
             message: self.message(false),
             duration_ms: duration.as_millis() as u64,
         };
@@ -127,7 +153,15 @@ impl Ending {
             }
             Ending::NoStatus => "no-status",
             Ending::TimedOut(_) => "timed-out",
-            Ending::Interrupted => "interrupted",
+            Ending::SignalRefused { signo, timeout, .. } => {
+                record.refused_signal = Some(crate::signals::wire_name(*signo));
+                if timeout.is_some() {
+                    "timed-out"
+                } else {
+                    "signal-refused"
+                }
+            }
+            Ending::Interrupted(_) => "interrupted",
             Ending::BrokenPipe => "broken-pipe",
             Ending::Failed(_) => "failed",
         };
@@ -139,7 +173,8 @@ impl Ending {
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub target: String,
-    /// exited, killed, no-status, timed-out, interrupted, broken-pipe, failed
+    /// exited, killed, no-status, timed-out, signal-refused, interrupted,
+    /// broken-pipe, failed
     pub outcome: &'static str,
     pub exit_code: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,9 +183,29 @@ pub struct Record {
     pub signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub core_dumped: Option<bool>,
+    /// The signal the server refused (or never answered), after which
+    /// sesh closed the session: `signal-refused`, or `timed-out` when the
+    /// timeout's TERM or KILL was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub duration_ms: u64,
+}
+
+/// The one line for a signal the server would not deliver.
+fn refused_line(signo: i32, answered: bool, timeout: Option<Duration>) -> String {
+    let name = crate::signals::wire_name(signo);
+    let how = if answered {
+        format!("the server refused signal {name}")
+    } else {
+        format!("the server did not answer signal {name}")
+    };
+    let line = format!("{how}; session closed, the remote command may still be running");
+    match timeout {
+        Some(after) => format!("timed out after {}: {line}", crate::duration::format(after)),
+        None => line,
+    }
 }
 
 /// The local number of a signal name as a server sent it: an RFC name, or
@@ -185,7 +240,18 @@ mod tests {
         assert_eq!(Ending::NoStatus.code(), 255);
         assert_eq!(Ending::Failed("x".into()).code(), 255);
         assert_eq!(Ending::TimedOut(Duration::from_secs(1)).code(), 124);
-        assert_eq!(Ending::Interrupted.code(), 130);
+        assert_eq!(Ending::Interrupted(libc::SIGINT).code(), 130);
+        assert_eq!(Ending::Interrupted(libc::SIGTERM).code(), 143);
+        let refused = |signo, timeout| Ending::SignalRefused {
+            signo,
+            answered: true,
+            timeout,
+        };
+        assert_eq!(refused(libc::SIGTERM, None).code(), 143);
+        assert_eq!(refused(libc::SIGINT, None).code(), 130);
+        assert_eq!(refused(libc::SIGHUP, None).code(), 129);
+        assert_eq!(refused(libc::SIGQUIT, None).code(), 131);
+        assert_eq!(refused(libc::SIGTERM, Some(Duration::from_secs(2))).code(), 124);
         assert_eq!(Ending::BrokenPipe.code(), 141);
     }
 
@@ -218,6 +284,46 @@ mod tests {
             Ending::TimedOut(Duration::from_secs(3)).message(false).unwrap(),
             "timed out after 3s"
         );
+        let refused = Ending::SignalRefused {
+            signo: libc::SIGTERM,
+            answered: true,
+            timeout: None,
+        };
+        assert_eq!(
+            refused.message(false).unwrap(),
+            "the server refused signal TERM; session closed, the remote command may still be running"
+        );
+        let silent = Ending::SignalRefused {
+            signo: libc::SIGINT,
+            answered: false,
+            timeout: Some(Duration::from_secs(2)),
+        };
+        assert_eq!(
+            silent.message(false).unwrap(),
+            "timed out after 2s: the server did not answer signal INT; session closed, \
+             the remote command may still be running"
+        );
+    }
+
+    /// A refused signal has its own outcome, never `killed`; under
+    /// `--timeout` it stays `timed-out`, naming the refused signal.
+    #[test]
+    fn records_of_refused_signals() {
+        let refused = |timeout| Ending::SignalRefused {
+            signo: libc::SIGTERM,
+            answered: true,
+            timeout,
+        };
+        let local = serde_json::to_value(refused(None).record("h", Duration::ZERO)).unwrap();
+        assert_eq!(local["outcome"], "signal-refused");
+        assert_eq!(local["refused_signal"], "TERM");
+        assert_eq!(local["exit_code"], 143);
+        assert!(local.get("signal").is_none());
+        let timed =
+            serde_json::to_value(refused(Some(Duration::from_secs(1))).record("h", Duration::ZERO)).unwrap();
+        assert_eq!(timed["outcome"], "timed-out");
+        assert_eq!(timed["refused_signal"], "TERM");
+        assert_eq!(timed["exit_code"], 124);
     }
 
     /// A remote `exit 143` and a remote SIGTERM share a code but not a record.

@@ -9,10 +9,11 @@
 //! - [`keys`]: host keys, `authorized_keys` and `known_hosts` in OpenSSH's
 //!   formats.
 //! - [`signals`]: signal names on the wire and numbers on this machine.
-//! - [`cli`], [`generate`], [`duration`], [`pattern`], [`logging`],
-//!   [`os_signals`]: the command line, its completions and man pages, and the
+//! - [`cli`], [`civil`], [`generate`], [`duration`], [`pattern`], [`logging`],
+//!   [`os_signals`], [`rlimit`]: the command line, its completions and man pages, and the
 //!   small pieces every part shares.
 
+pub mod civil;
 pub mod cli;
 pub mod client;
 pub mod conformance;
@@ -24,6 +25,7 @@ pub mod logging;
 pub mod os_signals;
 pub mod pattern;
 pub mod progress;
+pub mod rlimit;
 pub mod server;
 pub mod signals;
 pub mod transport;

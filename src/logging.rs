@@ -17,8 +17,9 @@ pub fn init(verbosity: Verbosity, default: &str) {
         (false, _) => "trace",
     };
     // russh logs every protocol step at info; only our own lines are
-    // interesting at the default level.
-    let default = format!("sesh={level},russh=warn");
+    // interesting at the default level. russh-sftp warns about what sesh
+    // reports itself (a write cut by a hang-up, a client's bad packet).
+    let default = format!("sesh={level},russh=warn,russh_sftp=error");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

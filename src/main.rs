@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Serve(args) => {
             sesh::logging::init(args.verbosity, "info");
+            sesh::rlimit::raise_open_files();
             match runtime().and_then(|rt| rt.block_on(serve(args))) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("{e:#}")),
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         }
         Command::Exec(args) => {
             sesh::logging::init(args.verbosity, "warn");
+            sesh::rlimit::raise_open_files();
             let plan = match Plan::from_args(args) {
                 Ok(plan) => plan,
                 Err(why) => return fail(&why),
@@ -79,9 +81,9 @@ fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
 
 async fn serve(args: &sesh::cli::ServeArgs) -> color_eyre::Result<()> {
     let config = ServerConfig::from_args(args)?;
-    let listener = server::bind(&config).await?;
+    let listeners = server::bind(&config).await?;
     let shutdown = sesh::os_signals::on_terminate()?;
-    server::run(config, listener, shutdown).await
+    server::run(config, listeners, shutdown).await
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -30,6 +30,17 @@ pub const FORWARDED: [i32; 6] = [
     libc::SIGUSR2,
 ];
 
+/// The forwarded signals that ask a process to stop: when the server
+/// refuses one, `sesh exec` closes the session rather than go on waiting.
+pub const STOPPING: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Whether `signo` counts towards the hang-up: the second SIGINT or
+/// SIGTERM, in any mix, hangs up at once (Ctrl-C twice, a supervisor's
+/// TERM repeated, Ctrl-C after a `kill`).
+pub fn hangs_up_when_repeated(signo: i32) -> bool {
+    signo == libc::SIGINT || signo == libc::SIGTERM
+}
+
 /// Delivers each forwarded signal's number as it arrives. Installing the
 /// handlers replaces the default action, so the process no longer dies of
 /// them: the caller decides what each means.

@@ -1,5 +1,27 @@
 //! OpenSSH-style wildcard patterns (`*` any run, `?` one character), used
-//! by `--accept-env` and by `from=` in `authorized_keys`.
+//! by `--accept-env` and by `from=` in `authorized_keys`, and OpenSSH's rule
+//! for a comma list of them ([`list_matches`]), shared by `known_hosts`
+//! host lists and `from=`.
+
+/// OpenSSH's pattern-list rule (`match_pattern_list`): a `!pattern` that
+/// matches refuses the whole list, else any plain pattern that matches
+/// admits. `hit` decides whether one pattern (without its `!`) matches, so
+/// callers choose globbing, CIDR blocks or exact names.
+pub fn list_matches<'a>(
+    patterns: impl IntoIterator<Item = &'a str>,
+    mut hit: impl FnMut(&str) -> bool,
+) -> bool {
+    let mut admitted = false;
+    for pattern in patterns {
+        match pattern.strip_prefix('!') {
+            // A negation is final whatever follows it.
+            Some(negated) if hit(negated) => return false,
+            Some(_) => {}
+            None => admitted = admitted || hit(pattern),
+        }
+    }
+    admitted
+}
 
 /// Whether `text` matches the whole of `pattern`.
 pub fn matches(pattern: &str, text: &str) -> bool {
@@ -33,7 +55,7 @@ pub fn matches(pattern: &str, text: &str) -> bool {
 mod tests {
     use proptest::prelude::*;
 
-    use super::matches;
+    use super::{list_matches, matches};
 
     /// Literals, `?`, `*` at every position, and non-matches.
     #[test]
@@ -62,7 +84,29 @@ mod tests {
         }
     }
 
+    /// Negation wins wherever it stands; no plain match admits nothing.
+    #[test]
+    fn lists() {
+        let glob = |text: &'static str| move |p: &str| matches(p, text);
+        assert!(list_matches(["a*", "b"], glob("abc")));
+        assert!(!list_matches(["a*", "!abc"], glob("abc")));
+        assert!(!list_matches(["!abc", "a*"], glob("abc")));
+        assert!(list_matches(["!x*", "a*"], glob("abc")));
+        assert!(!list_matches(["!x*"], glob("abc")));
+        assert!(!list_matches([], glob("abc")));
+    }
+
     proptest! {
+        /// The list rule agrees with its definition: refused when some
+        /// negated pattern matches, else admitted when some plain one does.
+        #[test]
+        fn list_rule(patterns in prop::collection::vec("!?[ab*?]{0,4}", 0..6), text in "[ab]{0,5}") {
+            let negated_hit = patterns.iter().any(|p| p.strip_prefix('!').is_some_and(|n| matches(n, &text)));
+            let plain_hit = patterns.iter().any(|p| !p.starts_with('!') && matches(p, &text));
+            let got = list_matches(patterns.iter().map(String::as_str), |p| matches(p, &text));
+            prop_assert_eq!(got, !negated_hit && plain_hit, "{:?} vs {:?}", patterns, text);
+        }
+
         /// The linear matcher agrees with the recursive definition, and a
         /// text always matches itself and `*`.
         #[test]

@@ -1,9 +1,10 @@
 //! Transport tuning shared by `sesh serve` and `sesh exec`: which cipher
-//! to prefer, and why.
+//! to prefer, and why; and the host certificate types `sesh exec` asks for.
 
 use std::borrow::Cow;
 
 use russh::cipher;
+use russh::keys::{Algorithm, EcdsaCurve, HashAlg};
 
 /// Algorithm preferences: russh's defaults with the cipher order chosen
 /// for this CPU. In SSH the client's order decides, so the order matters
@@ -11,6 +12,27 @@ use russh::cipher;
 pub fn preferred() -> russh::Preferred {
     russh::Preferred {
         cipher: Cow::Owned(ciphers(hardware_aes())),
+        // Client only (a server offers the certificates it has): ask for
+        // host certificates first, as ssh does. One no CA vouches for
+        // falls back to its plain key (client/host_key.rs).
+        host_key_certificates: Cow::Owned(vec![
+            Algorithm::Ed25519,
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP384,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP521,
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
+        ]),
         ..russh::Preferred::default()
     }
 }

@@ -43,11 +43,8 @@ impl Fleet {
 
     /// `sesh exec -i KEY --known-hosts F --accept-new <extra>`.
     fn base(&self, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesh"));
-        cmd.arg("exec")
-            .env_remove("SSH_AUTH_SOCK")
-            .arg("-i")
-            .arg(self.keys.identity());
+        let mut cmd = crate::support::sesh("exec");
+        cmd.arg("-i").arg(self.keys.identity());
         cmd.arg("--known-hosts")
             .arg(self.known_hosts.path().join("known_hosts"))
             .arg("--accept-new");
@@ -329,18 +326,19 @@ fn host_lists() {
 }
 
 /// Local signals reach every host: SIGTERM runs each remote trap; a second
-/// SIGINT hangs up everything and exits 130.
+/// SIGINT or SIGTERM hangs up everything and exits 130 or 143.
 #[test]
 fn signals_reach_every_host() {
     use std::io::{BufRead, BufReader};
     let fleet = Fleet::start(3);
     let targets = fleet.targets();
-    for (signals, code) in [
-        (&[libc::SIGTERM][..], 42),
-        (&[libc::SIGINT, libc::SIGINT][..], 130),
+    let exits = "trap 'echo trapped; exit 42' TERM; trap '' INT; echo ready; while :; do sleep 0.1; done";
+    let stays = "trap 'echo trapped' TERM; trap '' INT; echo ready; while :; do sleep 0.1; done";
+    for (command, signals, code) in [
+        (exits, &[libc::SIGTERM][..], 42),
+        (exits, &[libc::SIGINT, libc::SIGINT][..], 130),
+        (stays, &[libc::SIGTERM, libc::SIGTERM][..], 143),
     ] {
-        let command =
-            "trap 'echo trapped; exit 42' TERM; trap '' INT; echo ready; while :; do sleep 0.1; done";
         let mut child = fleet
             .exec(&targets, &["-n"], command)
             .stdout(Stdio::piped())
@@ -363,10 +361,80 @@ fn signals_reach_every_host() {
         let mut rest = String::new();
         std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
         assert_eq!(status.code(), Some(code), "{rest}");
-        if code == 42 {
+        if code != 130 {
             assert_eq!(rest.matches(": trapped").count(), 3, "{rest}");
         }
     }
+}
+
+/// SIGTERM to a fan-out over sesh serve and a root sshd (which refuses
+/// `signal`): the serve host's trap answers, the sshd host is closed on its
+/// own with the refusal recorded (not `killed`), and sesh ends promptly.
+/// Skipped unless root: another user's sshd honours the signal.
+#[test]
+fn refused_signal_per_host() {
+    use std::io::{BufRead, BufReader};
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("refused_signal_per_host: needs root (sshd refuses signals only to root logins)");
+        return;
+    }
+    let fleet = Fleet::start(1);
+    let sshd = Sshd::start();
+    std::fs::copy(fleet.keys.authorized_keys(), sshd.keys.authorized_keys()).unwrap();
+    let serve = fleet.targets()[0].clone();
+    let root_sshd = format!("127.0.0.1:{}", sshd.addr.port());
+    let command = "trap 'echo trapped; exit 42' TERM; echo $$; while :; do sleep 0.1; done";
+    let mut child = fleet
+        .exec(&[serve.clone(), root_sshd.clone()], &["-n", "--json"], command)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut pids = Vec::new();
+    while pids.len() < 2 {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "output ended early");
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if event["event"] == "output" {
+            pids.push(
+                event["line"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim()
+                    .parse::<i32>()
+                    .unwrap_or(0),
+            );
+        }
+    }
+    let sent = std::time::Instant::now();
+    crate::support::send_signal(child.id() as i32, libc::SIGTERM);
+    let status = crate::support::wait_with_deadline(&mut child, Duration::from_secs(20));
+    let took = sent.elapsed();
+    for pid in pids.into_iter().filter(|&pid| pid > 0) {
+        crate::support::send_signal(pid, libc::SIGKILL);
+    }
+    let status = status.expect("sesh exec ended");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let ends: HashMap<String, serde_json::Value> = rest
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "end")
+        .map(|e| (e["host"].as_str().unwrap().to_string(), e["result"].clone()))
+        .collect();
+    assert_eq!(status.code(), Some(123), "{rest}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(ends[&serve]["exit_status"], 42, "{rest}");
+    assert_eq!(
+        (
+            ends[&root_sshd]["outcome"].as_str(),
+            ends[&root_sshd]["refused_signal"].as_str()
+        ),
+        (Some("signal-refused"), Some("TERM")),
+        "{rest}"
+    );
+    assert_eq!(ends[&root_sshd]["exit_code"], 143);
 }
 
 /// A server killed mid-session fails only its own host, at once and with

@@ -11,13 +11,12 @@ use crate::support::client::{AssertOrder, Client, Event, collect};
 use crate::support::{Keys, Server, describe};
 
 fn sesh() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sesh"))
+    crate::support::sesh("serve")
 }
 
 /// Runs `sesh serve` with arguments that must fail at startup; returns stderr.
 pub(crate) fn startup_error(args: &[&str]) -> String {
     let mut child = sesh()
-        .arg("serve")
         .args(args)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -84,7 +83,7 @@ fn host_key_created_then_reused() {
     let key_path = state.join("sesh/ssh_host_ed25519_key");
     let start = |keys: &Keys| {
         let mut child = sesh()
-            .args(["serve", "--listen", "127.0.0.1:0", "--authorized-keys"])
+            .args(["--listen", "127.0.0.1:0", "--authorized-keys"])
             .arg(keys.authorized_keys())
             .env("XDG_STATE_HOME", &state)
             .stderr(Stdio::piped())
@@ -339,5 +338,43 @@ fn session_log_lines() {
     }
     for field in ["ending=exit 3", "bytes_in=5", "bytes_out=10", "duration_ms="] {
         assert!(ended.contains(field), "{field} missing: {ended}");
+    }
+}
+
+/// `--listen` is repeatable, IPv4 and IPv6 alike: every address is served,
+/// and the command sees which one the client came to.
+#[test]
+fn listens_on_every_address() {
+    let server = Server::start_with(Keys::new(), &["--listen", "[::1]:0", "--listen", "127.0.0.2:0"]);
+    // The start is announced at the first line; the others follow it.
+    crate::support::wait_for(Duration::from_secs(10), || {
+        server.log().matches("listening on").count() == 3
+    });
+    let log = server.log();
+    let addresses: Vec<std::net::SocketAddr> = log
+        .lines()
+        .filter_map(|line| line.split("listening on ").nth(1))
+        .map(|rest| rest.split(',').next().unwrap().trim().parse().unwrap())
+        .collect();
+    assert_eq!(addresses.len(), 3, "{log}");
+    for address in &addresses {
+        let target = match address {
+            std::net::SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
+            std::net::SocketAddr::V4(v4) => v4.to_string(),
+        };
+        let mut command = crate::support::exec::sesh_exec();
+        command
+            .arg("-n")
+            .arg("-i")
+            .arg(server.keys.identity())
+            .args(["--host-key", &server.fingerprint()])
+            .arg(&target)
+            .arg("echo $SSH_CONNECTION");
+        let output = crate::support::run_with_input(command, b"");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<&str> = stdout.split_whitespace().collect();
+        assert!(output.status.success(), "{target}: {}", describe(&output));
+        assert_eq!(fields[2], address.ip().to_string(), "{stdout}");
+        assert_eq!(fields[3], address.port().to_string(), "{stdout}");
     }
 }

@@ -130,7 +130,9 @@ impl Peers {
         match pair.0 {
             ClientKind::SeshExec => {
                 let mut cmd = Command::new(&self.sesh);
+                // HOME is the bench's own directory: nobody's ~/.ssh leaks in.
                 cmd.arg("exec")
+                    .env("HOME", self.dir.path())
                     .args(self.sesh_options())
                     .arg(format!("127.0.0.1:{port}"));
                 cmd.arg("--").arg(command);

@@ -1,18 +1,25 @@
-//! Public-key authentication for `sesh exec`: keys held by the ssh-agent
-//! first, then identity files. RSA keys sign with rsa-sha2 (modern sshd
-//! refuses SHA-1). An encrypted key asks for its passphrase only when a
-//! terminal can be asked; otherwise it is skipped with the reason, so a
+//! Public-key authentication for `sesh exec`: keys and certificates held
+//! by the ssh-agent first, then identity files, each preceded by its
+//! certificates (`<identity>-cert.pub`, as OpenSSH looks for it, and any
+//! certificate given for that key). RSA keys sign with rsa-sha2 (modern
+//! sshd refuses SHA-1). An encrypted key asks for its passphrase only when
+//! a terminal can be asked; otherwise it is skipped with the reason, so a
 //! script never hangs on a prompt nobody can answer.
+
+mod signer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use russh::MethodSet;
 use russh::client::{self, Handle};
+use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
-use russh::keys::{Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
+use russh::keys::ssh_key::certificate::CertType;
+use russh::keys::{Algorithm, Certificate, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 
 use super::terminal;
+use crate::keys::certificate::{self, Principals};
 
 /// The identity files tried when none is given.
 pub fn default_identities(home: &Path) -> Vec<PathBuf> {
@@ -22,17 +29,28 @@ pub fn default_identities(home: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// `<identity>-cert.pub`: where OpenSSH looks for an identity's certificate.
+pub fn default_certificate(identity: &Path) -> PathBuf {
+    let mut name = identity.as_os_str().to_owned();
+    name.push("-cert.pub");
+    PathBuf::from(name)
+}
+
 /// Tries every key until one is accepted; `Err` lists what was tried, why
-/// each failed, and which methods the server would accept.
+/// each failed, and which methods the server would accept. `certificates`
+/// (ssh_config's CertificateFile) are offered with the identity whose key
+/// they certify, before it.
 pub async fn authenticate<H: client::Handler>(
     handle: &mut Handle<H>,
     user: &str,
     identities: &[PathBuf],
+    certificates: &[PathBuf],
     explicit: bool,
 ) -> Result<(), String> {
     let mut attempt = Attempt {
         handle,
         user,
+        certificates,
         tried: Vec::new(),
         remaining: None,
         rsa_hash: None,
@@ -51,6 +69,7 @@ pub async fn authenticate<H: client::Handler>(
 struct Attempt<'a, H: client::Handler> {
     handle: &'a mut Handle<H>,
     user: &'a str,
+    certificates: &'a [PathBuf],
     tried: Vec<String>,
     remaining: Option<MethodSet>,
     /// The server's rsa-sha2 choice, asked once and only for RSA keys.
@@ -103,24 +122,48 @@ impl<H: client::Handler> Attempt<'_, H> {
             self.tried.push("ssh-agent (no keys)".to_string());
         }
         for identity in identities {
-            let key = identity.public_key().into_owned();
-            let hash = self.hash_for(&key).await;
-            self.tried
-                .push(format!("agent key {}", crate::keys::fingerprint(&key)));
-            match self
-                .handle
-                .authenticate_publickey_with(self.user, key, hash, &mut agent)
-                .await
-            {
-                Ok(result) => {
-                    if self.record(result) {
-                        return Ok(true);
-                    }
-                }
-                Err(e) => tracing::debug!("agent signing failed: {e}"),
+            if self.with_agent_identity(identity, &mut agent).await {
+                return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// Offers one agent identity, a key or a certificate.
+    async fn with_agent_identity<S>(&mut self, identity: AgentIdentity, agent: &mut S) -> bool
+    where
+        S: russh::Signer,
+        S::Error: std::fmt::Display,
+    {
+        let key = identity.public_key().into_owned();
+        let hash = self.hash_for(&key).await;
+        let result = match identity {
+            AgentIdentity::Certificate { certificate, .. } => {
+                let note = offer_note(&certificate, self.user).map(|why| format!(" ({why})"));
+                let described = certificate::describe(&certificate);
+                self.tried.push(format!(
+                    "agent certificate {described}{}",
+                    note.unwrap_or_default()
+                ));
+                self.handle
+                    .authenticate_certificate_with(self.user, certificate, hash, agent)
+                    .await
+            }
+            AgentIdentity::PublicKey { .. } => {
+                self.tried
+                    .push(format!("agent key {}", crate::keys::fingerprint(&key)));
+                self.handle
+                    .authenticate_publickey_with(self.user, key, hash, agent)
+                    .await
+            }
+        };
+        match result {
+            Ok(result) => self.record(result),
+            Err(e) => {
+                tracing::debug!("agent signing failed: {e}");
+                false
+            }
+        }
     }
 
     async fn with_file(&mut self, path: &Path, explicit: bool) -> Result<bool, String> {
@@ -139,13 +182,73 @@ impl<H: client::Handler> Attempt<'_, H> {
             }
         };
         let hash = self.hash_for(key.public_key()).await;
+        let key = Arc::new(key);
+        if self.with_certificates(path, &key, hash).await? {
+            return Ok(true);
+        }
         self.tried.push(shown.to_string());
         let result = self
             .handle
-            .authenticate_publickey(self.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+            .authenticate_publickey(self.user, PrivateKeyWithHashAlg::new(key, hash))
             .await
             .map_err(|e| format!("authentication failed: {e}"))?;
         Ok(self.record(result))
+    }
+
+    /// Offers the certificates of the identity at `path`, signing with `key`.
+    async fn with_certificates(
+        &mut self,
+        path: &Path,
+        key: &Arc<PrivateKey>,
+        hash: Option<HashAlg>,
+    ) -> Result<bool, String> {
+        for (cert_path, cert) in self.certificates_for(path, key) {
+            let note = offer_note(&cert, self.user).map(|why| format!(", {why}"));
+            let described = certificate::describe(&cert);
+            self.tried.push(format!(
+                "{} ({described}{})",
+                cert_path.display(),
+                note.unwrap_or_default()
+            ));
+            let mut signer = signer::FileSigner(key.clone());
+            let result = self
+                .handle
+                .authenticate_certificate_with(self.user, cert, hash, &mut signer)
+                .await
+                .map_err(|e| format!("authentication failed: {e}"))?;
+            if self.record(result) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The certificates to offer with the identity at `path`: its
+    /// `-cert.pub`, then the given certificates, each only when it
+    /// certifies this key (as ssh, which skips a mismatched one).
+    fn certificates_for(&mut self, path: &Path, key: &PrivateKey) -> Vec<(PathBuf, Certificate)> {
+        let default = default_certificate(path);
+        let explicit = self.certificates.iter().filter(|c| **c != default);
+        let mut found = Vec::new();
+        for cert_path in std::iter::once(&default).chain(explicit) {
+            let cert = match Certificate::read_file(cert_path) {
+                Ok(cert) => cert,
+                Err(_) if *cert_path == default && !cert_path.exists() => continue,
+                Err(e) => {
+                    self.tried
+                        .push(format!("{} (unreadable: {e})", cert_path.display()));
+                    continue;
+                }
+            };
+            if cert.public_key() == key.public_key().key_data() {
+                found.push((cert_path.clone(), cert));
+            } else if *cert_path == default {
+                // A given certificate for another key is that identity's.
+                self.tried
+                    .push(format!("{} (certifies another key)", cert_path.display()));
+            }
+        }
+        found
     }
 
     fn refusal(&self) -> String {
@@ -163,6 +266,15 @@ impl<H: client::Handler> Attempt<'_, H> {
         };
         format!("tried {tried}{methods}")
     }
+}
+
+/// Why the server will likely refuse a certificate of ours, if it shows
+/// here: it is offered anyway (clocks may disagree, the server may map
+/// names), but a script's reader should see the probable reason.
+fn offer_note(cert: &Certificate, user: &str) -> Option<String> {
+    let principals =
+        certificate::principals_ok(cert.valid_principals(), CertType::User, Principals::Name(user));
+    certificate::validity_now(cert).and(principals).err()
 }
 
 /// Loads a private key, asking for its passphrase on the terminal if it

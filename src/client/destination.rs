@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::connect::Hops;
 use super::host_key::Policy;
 use super::target::Target;
 use crate::cli::AccessArgs;
@@ -26,12 +27,20 @@ pub struct Destination {
     /// How the byte stream to `target` is opened.
     pub route: Route,
     pub identities: Vec<PathBuf>,
+    /// Certificates to offer with the identities they certify (ssh_config's
+    /// CertificateFile); `<identity>-cert.pub` is always looked for too.
+    pub certificates: Vec<PathBuf>,
     /// The identities were given with `-i` (a missing one is reported).
     pub explicit_identities: bool,
     pub host_keys: Policy,
     /// Applies to each hop on its own, as OpenSSH's ConnectTimeout does.
     pub connect_timeout: Duration,
     pub keepalive: Option<Duration>,
+    /// A run's shared jump-host connections (fan-out sets it); `None`:
+    /// this connection makes its own hops. Not sent to a mux master,
+    /// which makes its own.
+    #[serde(skip)]
+    pub hops: Option<Hops>,
 }
 
 /// How the byte stream that carries the SSH connection is opened.
@@ -39,6 +48,11 @@ pub struct Destination {
 pub enum Route {
     /// A TCP connection to the target's host and port.
     Tcp,
+    /// ProxyCommand: the command's stdin and stdout, tokens already expanded.
+    Command(String),
+    /// A `direct-tcpip` channel of a connection to this hop (ProxyJump);
+    /// the hop's own route reaches it, so earlier hops nest inside.
+    Through(Box<Destination>),
 }
 
 impl Destination {
@@ -63,17 +77,72 @@ impl Destination {
         } else {
             super::auth::default_identities(&home)
         };
-        Ok(Self {
+        let destination = Self {
             label: label.to_string(),
             target,
             route: Route::Tcp,
             identities,
+            // Filled by the ssh_config layer (CertificateFile) when it lands.
+            certificates: Vec::new(),
             explicit_identities,
             host_keys,
             connect_timeout: CONNECT_TIMEOUT,
             keepalive: Some(KEEPALIVE),
-        })
+            hops: None,
+        };
+        match access.jump.as_deref() {
+            None | Some("none") => Ok(destination),
+            Some(specs) => destination.through(specs),
+        }
     }
+
+    /// This destination reached through the jump hosts of `specs` (`-J`'s
+    /// `[user@]host[:port],...`, the first one dialled first).
+    pub fn through(mut self, specs: &str) -> Result<Self, String> {
+        let mut route = Route::Tcp;
+        let mut seen = vec![self.target.clone()];
+        for spec in specs.split(',') {
+            let mut hop = jump_host(spec.trim())?;
+            if seen.contains(&hop.target) {
+                return Err(format!("jump host loop via {}", hop.label));
+            }
+            seen.push(hop.target.clone());
+            hop.route = route;
+            route = Route::Through(Box::new(hop));
+        }
+        self.route = route;
+        Ok(self)
+    }
+
+    /// What makes two connections interchangeable for sharing a hop: the
+    /// same login, host and port, reached the same way.
+    pub fn route_key(&self) -> String {
+        let via = match &self.route {
+            Route::Tcp => String::new(),
+            Route::Command(command) => format!(" command {command}"),
+            Route::Through(hop) => format!(" via {}", hop.route_key()),
+        };
+        let Target { user, host, port } = &self.target;
+        format!("{user}@[{host}]:{port}{via}")
+    }
+}
+
+/// One jump host as its own destination, with the invoking user's default
+/// access settings: `~/.ssh` identities and known_hosts, default timeouts.
+/// The command line's `-i`, `--known-hosts`, `--host-key` and
+/// `--accept-new` are for the target only, as ssh's `-o`/`-i` are.
+pub fn jump_host(spec: &str) -> Result<Destination, String> {
+    if spec.is_empty() {
+        return Err("empty jump host in -J".to_string());
+    }
+    let defaults = AccessArgs {
+        identity: Vec::new(),
+        known_hosts: None,
+        accept_new: false,
+        host_key: None,
+        jump: None,
+    };
+    Destination::from_access(spec, &defaults).map_err(|e| format!("jump host: {e}"))
 }
 
 /// The name of the user sesh runs as: the default login name.
@@ -84,4 +153,84 @@ pub fn local_user() -> Result<String, String> {
         .map(|user| user.name)
         .or_else(|| std::env::var("USER").ok())
         .ok_or_else(|| "could not tell the local user name: give one as user@host".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(jump: Option<&str>) -> AccessArgs {
+        AccessArgs {
+            identity: vec!["/k".into()],
+            known_hosts: Some("/kh".into()),
+            accept_new: false,
+            host_key: None,
+            jump: jump.map(str::to_string),
+        }
+    }
+
+    /// The hops the route passes, nearest the target first.
+    fn hops(dest: &Destination) -> Vec<&Destination> {
+        let mut hops = Vec::new();
+        let mut route = &dest.route;
+        while let Route::Through(hop) = route {
+            hops.push(hop.as_ref());
+            route = &hop.route;
+        }
+        hops
+    }
+
+    /// `-J a,b`: the target goes through b, b through a, a directly; each
+    /// hop has the default access settings, not the target's `-i`.
+    #[test]
+    fn jump_chain_order_and_defaults() {
+        let dest = Destination::from_access("t", &access(Some("u@a:2201,ssh://b"))).unwrap();
+        let hops = hops(&dest);
+        let names: Vec<_> = hops.iter().map(|hop| hop.target.to_string()).collect();
+        assert_eq!(names.len(), 2);
+        assert!(names[0].contains("@b") && names[1] == "u@a:2201", "{names:?}");
+        assert!(matches!(hops[1].route, Route::Tcp));
+        assert!(!hops[0].explicit_identities);
+        assert!(
+            hops[0]
+                .identities
+                .iter()
+                .all(|path| path.ends_with(".ssh/id_ed25519")
+                    || path.ends_with(".ssh/id_ecdsa")
+                    || path.ends_with(".ssh/id_rsa"))
+        );
+        assert!(
+            matches!(&hops[0].host_keys, Policy::Strict { known_hosts } if known_hosts.ends_with(".ssh/known_hosts"))
+        );
+    }
+
+    /// `-J none` is direct; a hop equal to the target or to another hop is a
+    /// loop; a bad or empty hop is refused with its text.
+    #[test]
+    fn jump_none_loops_and_bad_specs() {
+        let direct = Destination::from_access("t", &access(Some("none"))).unwrap();
+        assert!(matches!(direct.route, Route::Tcp));
+        let user = local_user().unwrap();
+        for looped in [format!("{user}@t"), "a,b,a".to_string()] {
+            let e = Destination::from_access("t", &access(Some(&looped))).unwrap_err();
+            assert!(e.starts_with("jump host loop via "), "{e}");
+        }
+        assert!(Destination::from_access("t", &access(Some("a,,b"))).is_err());
+        let e = Destination::from_access("t", &access(Some("a:99999"))).unwrap_err();
+        assert!(e.starts_with("jump host: invalid target"), "{e}");
+    }
+
+    /// Hops share a connection only with the same login, host, port and route.
+    #[test]
+    fn route_keys() {
+        let key = |label: &str, jump: Option<&str>| {
+            Destination::from_access(label, &access(jump))
+                .unwrap()
+                .route_key()
+        };
+        assert_eq!(key("u@b:22", Some("a")), key("u@b", Some("a")));
+        assert_ne!(key("u@b", Some("a")), key("u@b", None));
+        assert_ne!(key("u@b", Some("a")), key("v@b", Some("a")));
+        assert_ne!(key("u@b", Some("a")), key("u@b", Some("a:2222")));
+    }
 }

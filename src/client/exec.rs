@@ -5,8 +5,13 @@
 //! (RUSSH.md 2.3: one loop doing both deadlocks against sshd when the
 //! command ignores its stdin). The reader keeps going past EOF and the exit
 //! report, until CLOSE: servers may send data after exit-status.
+//!
+//! Forwarded signals ask for a reply ([`pending`]): a server that refuses
+//! a signal asking the command to stop gets its session closed, so sesh
+//! always stops when told to.
 
-use std::collections::VecDeque;
+mod pending;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +23,7 @@ use tokio::time::Instant;
 use super::stdio::{Delivery, Input, SessionIo, Sink, Stream};
 use super::{ExecConfig, terminal};
 use crate::exit::Ending;
+use pending::{Pending, Request};
 use tokio_util::sync::CancellationToken;
 
 /// How long the server has to close after KILL before sesh closes itself.
@@ -37,12 +43,13 @@ pub async fn run(
             Ok(connection) => connection,
             Err(why) => return Ending::Failed(why.to_string()),
         },
-        _ = hang_up.cancelled() => return Ending::Interrupted,
+        _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
     };
     let ending = match connection.channel_open_session().await {
         Ok(channel) => run_on(channel, config, io, signals, hang_up).await,
         Err(e) => Ending::Failed(format!("could not start the remote command: {e}")),
     };
+    let ending = connection.blame_route(ending).await;
     let _ = connection
         .disconnect(russh::Disconnect::ByApplication, "", "en")
         .await;
@@ -69,7 +76,7 @@ struct Session {
     reader: russh::ChannelReadHalf,
     writer: Arc<ChannelWriteHalf<Msg>>,
     /// Requests whose replies are still due, oldest first.
-    pending_replies: VecDeque<&'static str>,
+    pending: Pending,
     raw_mode: Option<terminal::RawMode>,
 }
 
@@ -82,7 +89,7 @@ impl Session {
                 .await
                 .map_err(failed)?;
         }
-        let mut pending_replies = VecDeque::new();
+        let mut pending = Pending::default();
         let mut raw_mode = None;
         if config.pty {
             let term = std::env::var("TERM").unwrap_or_else(|_| "xterm".to_string());
@@ -91,19 +98,19 @@ impl Session {
                 .request_pty(true, &term, cols, rows, 0, 0, &[])
                 .await
                 .map_err(failed)?;
-            pending_replies.push_back("pty");
+            pending.push(Request::Pty);
             if terminal::stdin_is_terminal() {
                 let raw = terminal::RawMode::enable().map_err(|e| format!("could not set raw mode: {e}"))?;
                 raw_mode = Some(raw);
             }
         }
         channel.exec(true, config.command.clone()).await.map_err(failed)?;
-        pending_replies.push_back("exec");
+        pending.push(Request::Exec);
         let (reader, writer) = channel.split();
         Ok(Self {
             reader,
             writer: Arc::new(writer),
-            pending_replies,
+            pending,
             raw_mode,
         })
     }
@@ -111,7 +118,7 @@ impl Session {
     /// Bridges stdio and local events until the channel closes or the
     /// session must end, then settles how it ended.
     async fn run(
-        mut self,
+        self,
         config: &ExecConfig,
         io: SessionIo,
         mut signals: mpsc::UnboundedReceiver<i32>,
@@ -122,36 +129,46 @@ impl Session {
             stderr,
             input,
         } = io;
-        let pump = tokio::spawn(pump_stdin(self.writer.clone(), input));
         let mut winch = if config.pty {
             crate::os_signals::window_changes().ok()
         } else {
             None
         };
+        let Session {
+            mut reader,
+            writer,
+            pending,
+            raw_mode,
+        } = self;
+        let pump = tokio::spawn(pump_stdin(writer.clone(), input));
         let mut bridge = Bridge {
-            writer: self.writer.clone(),
+            writer,
+            pending,
             stdout,
             stderr,
             delivery: None,
             report: None,
-            interrupts: 0,
+            stop_requests: 0,
             timer: config.timeout.map(|after| (Instant::now() + after, Stage::Term)),
         };
         let ending = loop {
             let step = tokio::select! {
                 // Read on only once the last output is delivered: that is
                 // the backpressure on the server.
-                message = self.reader.wait(), if bridge.delivery.is_none() => match message {
-                    Some(ChannelMsg::Success) => { self.pending_replies.pop_front(); None }
-                    Some(ChannelMsg::Failure) => self.refused(),
+                message = reader.wait(), if bridge.delivery.is_none() => match message {
+                    Some(ChannelMsg::Success) => { bridge.pending.succeeded(); None }
+                    Some(ChannelMsg::Failure) => bridge.on_refusal(false),
                     message => bridge.on_message(message),
                 },
                 delivered = Bridge::delivered(&mut bridge.delivery), if bridge.delivery.is_some() => delivered,
                 Some(signo) = signals.recv() => bridge.on_signal(signo).await,
-                _ = hang_up.cancelled() => Some(Ending::Interrupted),
+                _ = hang_up.cancelled() => Some(Ending::Interrupted(libc::SIGINT)),
                 Some(()) = next_winch(&mut winch) => bridge.on_resize().await,
                 _ = sleep_until(bridge.timer.map(|(at, _)| at)), if bridge.timer.is_some() => {
                     bridge.on_timer(config).await
+                }
+                _ = sleep_until(bridge.pending.deadline()), if bridge.pending.deadline().is_some() => {
+                    bridge.on_refusal(true)
                 }
             };
             if let Some(ending) = step {
@@ -160,23 +177,10 @@ impl Session {
         };
         tracing::debug!(?ending, "channel done");
         pump.abort();
-        if let Some(raw) = &self.raw_mode {
+        if let Some(raw) = &raw_mode {
             raw.restore();
         }
         bridge.settle(ending, config).await
-    }
-
-    /// A request was refused: a pty is only a warning, the command is fatal.
-    fn refused(&mut self) -> Option<Ending> {
-        match self.pending_replies.pop_front()? {
-            "pty" => {
-                crate::say!("sesh: the server refused a pty; running without one");
-                None
-            }
-            _ => Some(Ending::Failed(
-                "the server refused to run the command".to_string(),
-            )),
-        }
     }
 }
 
@@ -184,13 +188,16 @@ impl Session {
 /// `on_*` returns `Some` when the session has ended.
 struct Bridge {
     writer: Arc<ChannelWriteHalf<Msg>>,
+    /// Requests whose replies are still due, oldest first.
+    pending: Pending,
     stdout: Sink,
     stderr: Sink,
     /// Output on its way to stdout or stderr, and which one.
     delivery: Option<(Stream, Delivery)>,
     /// The server's exit-status or exit-signal, kept until CLOSE.
     report: Option<Ending>,
-    interrupts: u32,
+    /// Local SIGINTs and SIGTERMs so far: the second hangs up.
+    stop_requests: u32,
     /// The next `--timeout` step and when it is due.
     timer: Option<(Instant, Stage)>,
 }
@@ -242,15 +249,31 @@ impl Bridge {
         (stream == Stream::Stdout && result.is_err()).then_some(Ending::BrokenPipe)
     }
 
-    /// Forwards a local signal; a second SIGINT hangs up instead.
+    /// The server refused the oldest request, or (`overdue`) a signal's
+    /// reply deadline passed. A refused signal does not end a session
+    /// whose command has already reported how it ended: that report, at
+    /// CLOSE, is the truth.
+    fn on_refusal(&mut self, overdue: bool) -> Option<Ending> {
+        let ending = if overdue {
+            self.pending.overdue(Instant::now())
+        } else {
+            self.pending.failed()
+        };
+        match ending {
+            Some(Ending::SignalRefused { .. }) if self.report.is_some() => None,
+            ending => ending,
+        }
+    }
+
+    /// Forwards a local signal; a second SIGINT or SIGTERM hangs up instead.
     async fn on_signal(&mut self, signo: i32) -> Option<Ending> {
-        if signo == libc::SIGINT {
-            self.interrupts += 1;
-            if self.interrupts > 1 {
-                return Some(Ending::Interrupted);
+        if crate::os_signals::hangs_up_when_repeated(signo) {
+            self.stop_requests += 1;
+            if self.stop_requests > 1 {
+                return Some(Ending::Interrupted(signo));
             }
         }
-        self.signal(signo).await;
+        self.signal(signo, None).await;
         None
     }
 
@@ -262,19 +285,16 @@ impl Bridge {
     }
 
     /// `--timeout`: TERM, then KILL after `--kill-after`, then close.
+    /// A refused TERM or KILL closes at once (see [`pending`]).
     async fn on_timer(&mut self, config: &ExecConfig) -> Option<Ending> {
         let (_, stage) = self.timer?;
-        self.timer = match stage {
-            Stage::Term => {
-                self.signal(libc::SIGTERM).await;
-                Some((Instant::now() + config.kill_after, Stage::Kill))
-            }
-            Stage::Kill => {
-                self.signal(libc::SIGKILL).await;
-                Some((Instant::now() + CLOSE_GRACE, Stage::Close))
-            }
+        let (signo, next) = match stage {
+            Stage::Term => (libc::SIGTERM, (Instant::now() + config.kill_after, Stage::Kill)),
+            Stage::Kill => (libc::SIGKILL, (Instant::now() + CLOSE_GRACE, Stage::Close)),
             Stage::Close => return Some(Ending::TimedOut(config.timeout.unwrap_or_default())),
         };
+        self.timer = Some(next);
+        self.signal(signo, config.timeout).await;
         None
     }
 
@@ -303,17 +323,24 @@ impl Bridge {
         };
         match ending {
             // The command would have died of SIGPIPE at its next write.
-            Ending::BrokenPipe => self.signal(libc::SIGPIPE).await,
-            Ending::Interrupted | Ending::TimedOut(_) => {}
+            Ending::BrokenPipe => {
+                let sig = crate::signals::sig_from_name(&crate::signals::wire_name(libc::SIGPIPE));
+                let _ = self.writer.signal(sig).await;
+            }
+            Ending::Interrupted(_) | Ending::TimedOut(_) | Ending::SignalRefused { .. } => {}
             _ => return ending,
         }
         let _ = self.writer.close().await;
         ending
     }
 
-    async fn signal(&self, signo: i32) {
-        let name = crate::signals::wire_name(signo);
-        let _ = self.writer.signal(crate::signals::sig_from_name(&name)).await;
+    /// Sends a signal asking for a reply (`timeout` when `--timeout` sent
+    /// it). One that cannot be sent goes unanswered: the connection is
+    /// gone, which the reader reports, or the reply deadline ends it.
+    async fn signal(&mut self, signo: i32, timeout: Option<Duration>) {
+        let sig = crate::signals::sig_from_name(&crate::signals::wire_name(signo));
+        self.pending.push(Request::Signal { signo, timeout });
+        let _ = self.writer.signal_with_reply(sig).await;
     }
 }
 

@@ -1,13 +1,16 @@
 //! Whether to trust the key a server presents: pinned by fingerprint, or
 //! checked against `known_hosts` (learning unknown hosts only with
-//! `--accept-new`). A changed or revoked key is always refused.
+//! `--accept-new`). A changed or revoked key is always refused. A host
+//! certificate is trusted when an `@cert-authority` line for the host names
+//! its CA and it passes OpenSSH's checks ([`verify_certificate`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use russh::keys::PublicKey;
+use russh::keys::{Certificate, PublicKey};
 
+use crate::keys::certificate::{self, Expected};
 use crate::keys::fingerprint;
 use crate::keys::known_hosts::{self, KnownHosts, Verdict};
 
@@ -37,9 +40,7 @@ pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result
     };
     let shown = known_hosts.display();
     let name = known_hosts::host_name(host, port);
-    let file =
-        KnownHosts::read(known_hosts).map_err(|e| format!("could not read known hosts {shown}: {e}"))?;
-    warn_once(known_hosts, &file.warnings);
+    let file = read(known_hosts)?;
     match file.verdict(host, port, key) {
         Verdict::Known => Ok(()),
         Verdict::Changed { line } => Err(format!(
@@ -63,6 +64,89 @@ pub fn verify(policy: &Policy, host: &str, port: u16, key: &PublicKey) -> Result
             )),
         },
     }
+}
+
+/// Decides on a host certificate for `host:port` as OpenSSH does. A
+/// revoked CA or key is refused. When an `@cert-authority` line for the
+/// host names the CA, the certificate must pass every check (type host,
+/// principal = the host name, validity, no critical option); a certificate
+/// no CA vouches for falls back to its plain key, learnt or pinned as any
+/// other. One that a trusted CA signed but that fails a check still falls
+/// back, but only to a key already on file: it is never learnt with
+/// `--accept-new`. A pin may name the CA's fingerprint.
+pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certificate) -> Result<(), String> {
+    let path = match policy {
+        Policy::Pin(pinned) if *pinned == certificate::ca_fingerprint(cert) => {
+            return check_host(cert, host, port);
+        }
+        Policy::Pin(_) => return verify(policy, host, port, &certificate::inner_key(cert)),
+        Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } => known_hosts,
+    };
+    against_known_hosts(policy, path, host, port, cert)
+}
+
+/// [`verify_certificate`] with `known_hosts` at `path`.
+fn against_known_hosts(
+    policy: &Policy,
+    path: &Path,
+    host: &str,
+    port: u16,
+    cert: &Certificate,
+) -> Result<(), String> {
+    let key = certificate::inner_key(cert);
+    let file = read(path)?;
+    let ca = PublicKey::new(cert.signature_key().clone(), "");
+    let shown = path.display();
+    if let Some(line) = file.revoked(host, port, &ca) {
+        let why = format!("its CA {} is revoked in {shown} line {line}", fingerprint(&ca));
+        return Err(refused(cert, host, port, &why));
+    }
+    if let Some(line) = file.revoked(host, port, &key) {
+        let why = format!("its key {} is revoked in {shown} line {line}", fingerprint(&key));
+        return Err(refused(cert, host, port, &why));
+    }
+    let Some((line, _)) = file
+        .authorities(host, port)
+        .find(|(_, ca)| certificate::signed_by(cert, ca))
+    else {
+        return verify(policy, host, port, &key).map_err(|why| {
+            format!(
+                "{why} (it presented a certificate from the untrusted CA {})",
+                fingerprint(&ca)
+            )
+        });
+    };
+    let Err(why) = check_host(cert, host, port) else {
+        return Ok(());
+    };
+    match file.verdict(host, port, &key) {
+        Verdict::Known => Ok(()),
+        _ => Err(format!("{why} (CA trusted by {shown} line {line})")),
+    }
+}
+
+/// Every check but CA trust, for the host name as typed (lowercase, as
+/// OpenSSH compares it).
+fn check_host(cert: &Certificate, host: &str, port: u16) -> Result<(), String> {
+    let principal = host.to_ascii_lowercase();
+    certificate::check(cert, &Expected::host(&principal)).map_err(|why| refused(cert, host, port, &why))
+}
+
+/// `host certificate of NAME (ID ... serial ... CA ...) refused: WHY`.
+fn refused(cert: &Certificate, host: &str, port: u16, why: &str) -> String {
+    format!(
+        "host certificate of {} ({}) refused: {why}",
+        known_hosts::host_name(host, port),
+        certificate::describe(cert)
+    )
+}
+
+/// Reads a known_hosts file, warning once about its bad lines.
+fn read(path: &Path) -> Result<KnownHosts, String> {
+    let file =
+        KnownHosts::read(path).map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?;
+    warn_once(path, &file.warnings);
+    Ok(file)
 }
 
 /// Logs each skipped line of a known_hosts file once per process: a

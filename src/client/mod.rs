@@ -11,6 +11,7 @@ pub mod host_key;
 pub mod hosts;
 mod local_io;
 pub mod mux;
+pub mod ssh_config;
 pub mod stdio;
 pub mod target;
 pub mod terminal;

@@ -38,10 +38,10 @@ impl Embedded {
 
         let config = ServerConfig::embedded(authorized_keys)?;
         let fingerprint = crate::keys::fingerprint(config.host_key.public_key());
-        let listener = server::bind(&config).await?;
-        let port = listener.local_addr().wrap_err("no listen address")?.port();
+        let listeners = server::bind(&config).await?;
+        let port = listeners.local_addrs()?[0].port();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(config, listener, async move {
+        let task = tokio::spawn(server::run(config, listeners, async move {
             let _ = stopped.await;
         }));
         Ok(Self {
@@ -51,6 +51,7 @@ impl Embedded {
                 known_hosts: None,
                 accept_new: false,
                 host_key: Some(fingerprint),
+                jump: None,
             },
             stop,
             task,

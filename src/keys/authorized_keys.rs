@@ -9,6 +9,7 @@
 //! Skipping is failing closed: an option we cannot read might have
 //! restricted the key.
 
+mod addresses;
 mod options;
 
 use std::net::IpAddr;
@@ -17,7 +18,8 @@ use std::path::Path;
 use color_eyre::eyre::WrapErr;
 use russh::keys::PublicKey;
 
-pub use options::{KeyOptions, from_allows};
+pub use addresses::{from_allows, source_address_allows};
+pub use options::KeyOptions;
 
 /// One usable key line.
 #[derive(Debug, Clone)]
@@ -74,14 +76,22 @@ impl AuthorizedKeys {
         parsed
     }
 
-    /// The options of the first line that holds `key` and admits `peer`.
+    /// The options of the first line that holds `key` as a plain key (not
+    /// `cert-authority`) and admits `peer`.
     pub fn find(&self, key: &PublicKey, peer: IpAddr) -> Option<&KeyOptions> {
         // PublicKey's PartialEq compares comments too: compare key data.
         self.keys
             .iter()
-            .filter(|k| k.key.key_data() == key.key_data())
+            .filter(|k| !k.options.cert_authority && k.key.key_data() == key.key_data())
             .map(|k| &k.options)
             .find(|options| options.from.as_deref().is_none_or(|from| from_allows(from, peer)))
+    }
+}
+
+impl AuthorizedKeys {
+    /// The `cert-authority` lines, in file order.
+    pub fn authorities(&self) -> impl Iterator<Item = &AuthorizedKey> {
+        self.keys.iter().filter(|k| k.options.cert_authority)
     }
 }
 

@@ -6,8 +6,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{WrapErr, eyre};
-use russh::keys::PrivateKey;
 use russh::keys::ssh_key::LineEnding;
+use russh::keys::ssh_key::certificate::CertType;
+use russh::keys::{Certificate, PrivateKey};
 
 use super::strict_modes::{self, Kind};
 
@@ -78,4 +79,29 @@ fn create(path: &Path) -> color_eyre::Result<PrivateKey> {
         .wrap_err_with(|| format!("could not write {}", pub_path.display()))?;
     tracing::info!(path = %path.display(), "created a new host key");
     Ok(key)
+}
+
+/// Loads the host certificate at `path` and checks that it certifies
+/// `host_key` as a host: anything else would be offered and then fail
+/// every client's check.
+pub fn load_certificate(path: &Path, host_key: &PrivateKey) -> color_eyre::Result<Certificate> {
+    let shown = path.display();
+    let cert =
+        Certificate::read_file(path).map_err(|e| eyre!("could not read host certificate {shown}: {e}"))?;
+    if cert.cert_type() != CertType::Host {
+        return Err(eyre!("{shown} is a user certificate, not a host certificate"));
+    }
+    if cert.public_key() != host_key.public_key().key_data() {
+        let certified = super::certificate::inner_key(&cert);
+        return Err(eyre!(
+            "host certificate {shown} is for the key {}, not the host key {}",
+            super::fingerprint(&certified),
+            super::fingerprint(host_key.public_key())
+        ));
+    }
+    let now = super::certificate::now();
+    if now >= cert.valid_before() || now < cert.valid_after() {
+        tracing::warn!("host certificate {shown} is outside its validity window: clients will refuse it");
+    }
+    Ok(cert)
 }

@@ -1,7 +1,8 @@
 //! `known_hosts` in OpenSSH's format, read by sesh itself: hashed entries
 //! (`|1|salt|hash`), `[host]:port` names, `*`/`?` wildcards, `!` negation,
-//! `@revoked` (always refused) and `@cert-authority` (skipped: sesh does
-//! not verify host certificates). A malformed line (too few fields, a bad
+//! `@revoked` (always refused) and `@cert-authority` (the CAs whose host
+//! certificates are trusted for the hosts the line names; they never match
+//! as plain keys). A malformed line (too few fields, a bad
 //! key, an unknown marker, a broken hashed name, an empty pattern, bytes
 //! that are not UTF-8) is skipped with a warning naming it, never fatal.
 //! Keys compare by key data: a comment never makes a key "different".
@@ -96,6 +97,32 @@ impl KnownHosts {
             Some(line) => Verdict::Changed { line },
             None => Verdict::Unknown,
         }
+    }
+}
+
+impl KnownHosts {
+    /// The `@cert-authority` keys for `host:port`: `(line, CA key)`, in
+    /// file order.
+    pub fn authorities(&self, host: &str, port: u16) -> impl Iterator<Item = (usize, &PublicKey)> {
+        let name = host_name(host, port).to_ascii_lowercase();
+        self.entries
+            .iter()
+            .filter(move |e| e.marker == Some(Marker::CertAuthority) && e.hosts.matches(&name))
+            .map(|e| (e.line, &e.key))
+    }
+
+    /// The line marking `key` `@revoked` for `host:port`, if any: for a
+    /// host certificate, both its CA and its own key are looked up.
+    pub fn revoked(&self, host: &str, port: u16, key: &PublicKey) -> Option<usize> {
+        let name = host_name(host, port).to_ascii_lowercase();
+        self.entries
+            .iter()
+            .find(|e| {
+                e.marker == Some(Marker::Revoked)
+                    && e.key.key_data() == key.key_data()
+                    && e.hosts.matches(&name)
+            })
+            .map(|e| e.line)
     }
 }
 
@@ -230,15 +257,9 @@ impl Hosts {
             }
             Self::Patterns(patterns) => patterns,
         };
-        let mut hit = false;
-        for pattern in patterns {
-            match pattern.strip_prefix('!') {
-                Some(negated) if crate::pattern::matches(negated, name) => return false,
-                Some(_) => {}
-                None => hit |= crate::pattern::matches(pattern, name),
-            }
-        }
-        hit
+        crate::pattern::list_matches(patterns.iter().map(String::as_str), |p| {
+            crate::pattern::matches(p, name)
+        })
     }
 }
 

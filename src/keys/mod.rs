@@ -3,6 +3,7 @@
 //! client's `known_hosts`.
 
 pub mod authorized_keys;
+pub mod certificate;
 pub mod host_key;
 pub mod known_hosts;
 pub mod strict_modes;

@@ -1,5 +1,5 @@
-//! sshd's StrictModes for the files `sesh serve` trusts: `authorized_keys`
-//! and the host key. Whoever can write either file, or swap it by writing a
+//! sshd's StrictModes for the files `sesh serve` trusts: `authorized_keys`,
+//! the trusted user CA keys and the host key. Whoever can write either file, or swap it by writing a
 //! directory above it, can let themselves in or impersonate the server; a
 //! host key others can read is already given away. So such a file is
 //! refused, naming the problem, unless `--no-strict-modes` turns this off
@@ -18,6 +18,9 @@ use color_eyre::eyre::{WrapErr, eyre};
 pub enum Kind {
     /// Public keys: anyone may read it, only its owner may write it.
     AuthorizedKeys,
+    /// The CA keys whose user certificates log in (TrustedUserCAKeys):
+    /// public keys, held to the same rules as `authorized_keys`.
+    TrustedCaKeys,
     /// A private key: only its owner may read it.
     HostKey,
 }
@@ -26,6 +29,7 @@ impl Kind {
     fn noun(self) -> &'static str {
         match self {
             Kind::AuthorizedKeys => "authorized keys",
+            Kind::TrustedCaKeys => "trusted user CA keys",
             Kind::HostKey => "host key",
         }
     }

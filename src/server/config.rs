@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use russh::keys::PrivateKey;
+use russh::keys::{Certificate, PrivateKey};
 
-use super::authorized::AuthorizedKeysFile;
+use super::auth::{AuthorizedKeysFile, TrustedCaKeysFile};
 use super::env::Account;
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, SftpServer};
 use crate::keys::host_key;
 
 /// Limits, each set by a flag.
@@ -25,13 +25,27 @@ pub struct Limits {
     pub keepalive: Option<Duration>,
 }
 
+/// What serves a subsystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subsystem {
+    /// A command run by the login shell.
+    Command(String),
+    /// The builtin SFTP server (`internal-sftp` in sshd's spelling).
+    Sftp,
+}
+
 /// Everything `sesh serve` runs with.
 pub struct ServerConfig {
-    pub listen: SocketAddr,
+    /// Every address to listen on.
+    pub listen: Vec<SocketAddr>,
     pub host_key: PrivateKey,
     pub authorized_keys: AuthorizedKeysFile,
+    /// `--trusted-user-ca-keys`: CAs whose user certificates log in.
+    pub trusted_user_ca_keys: Option<TrustedCaKeysFile>,
+    /// `--host-certificate`: presented next to the host key.
+    pub host_certificate: Option<Certificate>,
     pub accept_env: Vec<String>,
-    pub subsystems: HashMap<String, String>,
+    pub subsystems: HashMap<String, Subsystem>,
     pub account: Account,
     pub limits: Limits,
 }
@@ -55,14 +69,16 @@ impl ServerConfig {
     /// the keys in `authorized_keys` (for `sesh test` with no target).
     pub fn embedded(authorized_keys: PathBuf) -> color_eyre::Result<Self> {
         Ok(Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             host_key: crate::keys::generate_ed25519()?,
             // No StrictModes: sesh wrote this file itself, in a private
             // temporary directory, and a TMPDIR without the sticky bit
             // must not stop `sesh test`.
             authorized_keys: AuthorizedKeysFile::new(authorized_keys, None),
+            trusted_user_ca_keys: None,
+            host_certificate: None,
             accept_env: vec!["LANG".to_string(), "LC_*".to_string()],
-            subsystems: HashMap::new(),
+            subsystems: subsystems(&SftpServer::Internal, &[]),
             account: Account::current()?,
             limits: Limits::defaults(),
         })
@@ -82,12 +98,7 @@ impl ServerConfig {
             account.shell = shell.clone();
         }
         let strict_uid = (!args.no_strict_modes).then_some(account.uid);
-        let authorized_keys = match &args.authorized_keys {
-            Some(path) => path.clone(),
-            None => account.home.join(".ssh/authorized_keys"),
-        };
-        let authorized_keys = AuthorizedKeysFile::new(authorized_keys, strict_uid);
-        authorized_keys.load()?;
+        let (authorized_keys, trusted_user_ca_keys) = auth_files(args, &account, strict_uid)?;
         let host_key = if args.ephemeral_host_key {
             crate::keys::generate_ed25519()?
         } else {
@@ -97,17 +108,23 @@ impl ServerConfig {
             };
             host_key::load_or_create(&path, strict_uid)?
         };
+        let host_certificate = match &args.host_certificate {
+            Some(path) => Some(host_key::load_certificate(path, &host_key)?),
+            None => None,
+        };
         let accept_env = if args.accept_env.is_empty() {
             vec!["LANG".to_string(), "LC_*".to_string()]
         } else {
             args.accept_env.clone()
         };
         Ok(Self {
-            listen: args.listen,
+            listen: args.listen.clone(),
             host_key,
             authorized_keys,
+            trusted_user_ca_keys,
+            host_certificate,
             accept_env,
-            subsystems: args.subsystem.iter().cloned().collect(),
+            subsystems: subsystems(&args.sftp, &args.subsystem),
             account,
             limits: Limits {
                 max_connections: args.max_connections as usize,
@@ -118,5 +135,81 @@ impl ServerConfig {
                 keepalive: (!args.keepalive.is_zero()).then_some(args.keepalive),
             },
         })
+    }
+}
+
+/// The authorized keys and trusted CA keys files, each read once now so a
+/// missing or unsafe one stops the start.
+fn auth_files(
+    args: &ServeArgs,
+    account: &Account,
+    strict_uid: Option<u32>,
+) -> color_eyre::Result<(AuthorizedKeysFile, Option<TrustedCaKeysFile>)> {
+    let path = match &args.authorized_keys {
+        Some(path) => path.clone(),
+        None => account.home.join(".ssh/authorized_keys"),
+    };
+    let authorized_keys = AuthorizedKeysFile::new(path, strict_uid);
+    authorized_keys.load()?;
+    let trusted = args
+        .trusted_user_ca_keys
+        .as_ref()
+        .map(|path| TrustedCaKeysFile::new(path.clone(), strict_uid));
+    if let Some(file) = &trusted {
+        file.load()?;
+    }
+    Ok((authorized_keys, trusted))
+}
+
+/// The subsystem table: `sftp` as `--sftp` says, then every `--subsystem`
+/// (the last for a name winning, `sftp` included).
+fn subsystems(sftp: &SftpServer, listed: &[(String, String)]) -> HashMap<String, Subsystem> {
+    let mut table = HashMap::new();
+    match sftp {
+        SftpServer::Internal => drop(table.insert("sftp".to_string(), Subsystem::Sftp)),
+        SftpServer::Command(command) => {
+            drop(table.insert("sftp".to_string(), Subsystem::Command(command.clone())))
+        }
+        SftpServer::Off => {}
+    }
+    for (name, command) in listed {
+        let served = match command.trim() {
+            "internal-sftp" => Subsystem::Sftp,
+            _ => Subsystem::Command(command.clone()),
+        };
+        table.insert(name.clone(), served);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SFTP is the builtin by default, `--sftp off` removes it, and
+    /// `--subsystem sftp=...` wins over `--sftp` either way.
+    #[test]
+    fn sftp_subsystem_choice() {
+        let sftp = |table: &HashMap<String, Subsystem>| table.get("sftp").cloned();
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Internal, &[])),
+            Some(Subsystem::Sftp)
+        );
+        assert_eq!(sftp(&subsystems(&SftpServer::Off, &[])), None);
+        let command = SftpServer::Command("/x/sftp-server".into());
+        assert_eq!(
+            sftp(&subsystems(&command, &[])),
+            Some(Subsystem::Command("/x/sftp-server".into()))
+        );
+        let listed = [("sftp".to_string(), "/y/sftp-server".to_string())];
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Internal, &listed)),
+            Some(Subsystem::Command("/y/sftp-server".into()))
+        );
+        let listed = [("sftp".to_string(), "internal-sftp".to_string())];
+        assert_eq!(
+            sftp(&subsystems(&SftpServer::Off, &listed)),
+            Some(Subsystem::Sftp)
+        );
     }
 }

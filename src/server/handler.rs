@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use russh::keys::Certificate;
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelOpenFailure, Pty, Sig};
 use tokio::sync::mpsc;
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Shared;
+use super::job::Stop;
 use super::pty::WindowSize;
 use super::request::{MAX_ENV, MAX_ENV_BYTES, Request, SessionSetup};
 use super::session::{self, Control, SessionContext};
@@ -28,7 +30,7 @@ pub struct ConnectionHandler {
     pub(super) authenticated: Arc<AtomicBool>,
     pub(super) shutdown: CancellationToken,
     pub(super) sessions: TaskTracker,
-    /// The options of the key that logged in.
+    /// The options of the key or certificate that logged in.
     pub(super) grant: KeyOptions,
     pub(super) channels: HashMap<ChannelId, ChannelEntry>,
     /// Authentication attempts refused so far (see `auth`).
@@ -39,6 +41,8 @@ pub struct ConnectionHandler {
 pub(super) struct ChannelEntry {
     setup: SessionSetup,
     control: mpsc::UnboundedSender<Control>,
+    /// The job is a builtin (SFTP), which takes no signals.
+    builtin: bool,
 }
 
 impl ConnectionHandler {
@@ -66,24 +70,25 @@ impl ConnectionHandler {
         else {
             return false;
         };
-        let process = match super::process::spawn(&plan.spec) {
-            Ok(process) => process,
+        let job = match super::job::start(&plan.job) {
+            Ok(job) => job,
             Err(e) => {
                 tracing::error!(peer = %self.peer, channel = %id, "could not start {}: {e}", plan.what);
                 return false;
             }
         };
         entry.setup.started = true;
+        entry.builtin = matches!(job.stop, Stop::Builtin(_));
         let started = Control::Started {
-            process: Box::new(process),
+            job: Box::new(job),
             what: plan.what,
         };
         match entry.control.send(started) {
             Ok(()) => true,
-            Err(mpsc::error::SendError(Control::Started { process, .. })) => {
+            Err(mpsc::error::SendError(Control::Started { job, .. })) => {
                 // The channel ended while the command started: nobody will
                 // ever read it, so it must not outlive this moment.
-                super::process::signal_group(process.pgid, libc::SIGKILL);
+                job.stop.kill();
                 false
             }
             Err(_) => false,
@@ -153,9 +158,9 @@ impl russh::server::Handler for ConnectionHandler {
         user: &str,
         offer: PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(match self.authorize(user, offer.public_key) {
-            Some(_) => Auth::Accept,
-            None => self.refuse_auth(user, "publickey"),
+        Ok(match self.offer_acceptable(user, offer.public_key) {
+            true => Auth::Accept,
+            false => self.refuse_auth(user, "publickey"),
         })
     }
 
@@ -164,6 +169,19 @@ impl russh::server::Handler for ConnectionHandler {
             return Ok(self.refuse_auth(user, "publickey"));
         };
         tracing::info!(peer = %self.peer, user, key = %crate::keys::fingerprint(key.public_key), "authenticated");
+        self.grant = grant;
+        self.authenticated.store(true, Ordering::Release);
+        Ok(Auth::Accept)
+    }
+
+    async fn auth_openssh_certificate(
+        &mut self,
+        user: &str,
+        cert: &Certificate,
+    ) -> Result<Auth, Self::Error> {
+        let Some(grant) = self.authorize_certificate(user, cert) else {
+            return Ok(self.refuse_auth(user, "publickey"));
+        };
         self.grant = grant;
         self.authenticated.store(true, Ordering::Release);
         Ok(Auth::Accept)
@@ -196,6 +214,7 @@ impl russh::server::Handler for ConnectionHandler {
             ChannelEntry {
                 setup: SessionSetup::default(),
                 control,
+                builtin: false,
             },
         );
         // The task starts draining the channel at once: a Channel left
@@ -293,7 +312,12 @@ impl russh::server::Handler for ConnectionHandler {
 
     async fn signal(&mut self, id: ChannelId, signal: Sig, session: &mut Session) -> Result<(), Self::Error> {
         let name = crate::signals::sig_name(&signal);
+        let builtin = self.channels.get(&id).is_some_and(|entry| entry.builtin);
         let ok = match crate::signals::wire_number(&name) {
+            Some(_) if builtin => {
+                tracing::debug!(peer = %self.peer, channel = %id, name, "refused a signal to a builtin");
+                false
+            }
             Some(signo) => self.forward(id, Control::Signal(signo)),
             None => {
                 tracing::warn!(peer = %self.peer, channel = %id, name, "refused an unknown signal");

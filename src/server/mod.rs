@@ -9,12 +9,13 @@
 //! period is over.
 
 mod auth;
-mod authorized;
 mod config;
 mod connection;
 mod env;
 mod handler;
 mod input_queue;
+mod job;
+mod listeners;
 mod output;
 mod process;
 mod pty;
@@ -22,6 +23,7 @@ mod quick_ack;
 mod refuse;
 mod request;
 mod session;
+mod sftp;
 mod socket;
 mod stdin;
 mod workers;
@@ -32,11 +34,11 @@ use std::time::Duration;
 
 use color_eyre::eyre::WrapErr;
 use russh::MethodKind;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::{Limits, ServerConfig};
+pub use listeners::Listeners;
 
 /// What every connection shares.
 pub(crate) struct Shared {
@@ -44,27 +46,22 @@ pub(crate) struct Shared {
     russh: Arc<russh::server::Config>,
 }
 
-/// Binds the listen address; the one error a caller shows before serving.
-pub async fn bind(config: &ServerConfig) -> color_eyre::Result<TcpListener> {
-    TcpListener::bind(config.listen)
-        .await
-        .wrap_err_with(|| format!("could not listen on {}", config.listen))
+/// Binds the listen addresses; the one error a caller shows before serving.
+pub async fn bind(config: &ServerConfig) -> color_eyre::Result<Listeners> {
+    Listeners::bind(&config.listen).await
 }
 
-/// Serves connections on `listener` until `shutdown` completes, then hangs
+/// Serves connections on `listeners` until `shutdown` completes, then hangs
 /// up every session and waits (bounded) for them to report.
 pub async fn run(
     config: ServerConfig,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> color_eyre::Result<()> {
-    let address = listener
-        .local_addr()
-        .wrap_err("could not read the listen address")?;
-    tracing::info!(
-        "listening on {address}, host key {}",
-        crate::keys::fingerprint(config.host_key.public_key())
-    );
+    let fingerprint = crate::keys::fingerprint(config.host_key.public_key());
+    for address in listeners.local_addrs()? {
+        tracing::info!("listening on {address}, host key {fingerprint}");
+    }
     let grace = config.limits.hangup_grace;
     let shared = Arc::new(Shared {
         russh: Arc::new(russh_config(&config)),
@@ -74,10 +71,10 @@ pub async fn run(
     let connections = TaskTracker::new();
     let workers = workers::Workers::start().wrap_err("could not start the connection threads")?;
     tokio::select! {
-        _ = accept_loop(&listener, &shared, &stop, &connections, &workers) => {}
+        _ = accept_loop(&listeners, &shared, &stop, &connections, &workers) => {}
         _ = shutdown => {}
     }
-    drop(listener);
+    drop(listeners);
     tracing::info!(
         connections = connections.len(),
         "stopping: hanging up every session"
@@ -107,6 +104,8 @@ fn russh_config(config: &ServerConfig) -> russh::server::Config {
         methods: russh::MethodSet::from(&[MethodKind::PublicKey][..]),
         max_auth_attempts: config.limits.max_auth_tries,
         keys: vec![config.host_key.clone()],
+        // russh offers a certificate only next to its private key.
+        certificates: config.host_certificate.iter().cloned().collect(),
         nodelay: true,
         preferred: crate::transport::preferred(),
         ..Default::default()
@@ -114,15 +113,16 @@ fn russh_config(config: &ServerConfig) -> russh::server::Config {
 }
 
 async fn accept_loop(
-    listener: &TcpListener,
+    listeners: &Listeners,
     shared: &Arc<Shared>,
     stop: &CancellationToken,
     connections: &TaskTracker,
     workers: &workers::Workers,
 ) {
     let refuser = refuse::Refuser::new(&shared.russh.server_id);
+    let mut next = 0;
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let (stream, peer) = match listeners.accept(&mut next).await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait, do not spin.

@@ -1,13 +1,17 @@
 //! What a session channel asked for before its command started (`pty-req`,
-//! `env`) and how an `exec`, `shell` or `subsystem` request becomes a
-//! process to spawn, with forced commands and the environment applied.
+//! `env`) and how an `exec`, `shell` or `subsystem` request becomes a job:
+//! a process to spawn, with forced commands and the environment applied,
+//! or the builtin SFTP server. A forced command always wins, the builtin
+//! included, as in sshd: SFTP is no way around a key's restriction.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::Path;
 
 use super::ServerConfig;
+use super::config::Subsystem;
 use super::env::{self, SessionFacts};
+use super::job::JobSpec;
 use super::process::ProcessSpec;
 use super::pty::WindowSize;
 use crate::keys::authorized_keys::KeyOptions;
@@ -45,9 +49,9 @@ pub struct EnvLimit {
     pub first: bool,
 }
 
-/// A command ready to spawn, and how the log names it.
+/// A job ready to start, and how the log names it.
 pub struct Plan {
-    pub spec: ProcessSpec,
+    pub job: JobSpec,
     pub what: String,
 }
 
@@ -92,8 +96,9 @@ impl SessionSetup {
         Ok(())
     }
 
-    /// Turns a request into a process, or `None` when it is refused (an
-    /// unknown subsystem).
+    /// Turns a request into a job, or `None` when it is refused (an
+    /// unknown subsystem). As in sshd, the subsystem must exist even when a
+    /// forced command then runs instead of it.
     pub fn plan(
         &self,
         config: &ServerConfig,
@@ -107,13 +112,22 @@ impl SessionSetup {
         let asked: Option<Vec<u8>> = match &request {
             Request::Exec(command) => Some(command.clone()),
             Request::Shell => None,
-            Request::Subsystem(name) => {
-                let Some(command) = config.subsystems.get(name) else {
+            Request::Subsystem(name) => match config.subsystems.get(name) {
+                Some(Subsystem::Command(command)) => Some(command.clone().into_bytes()),
+                Some(Subsystem::Sftp) if grant.command.is_none() => {
+                    let home = account.home.clone();
+                    let what = format!("(subsystem {name}: internal)");
+                    return Some(Plan {
+                        job: JobSpec::Sftp { home },
+                        what,
+                    });
+                }
+                Some(Subsystem::Sftp) => Some(b"internal-sftp".to_vec()),
+                None => {
                     tracing::warn!(%peer, name, "refused an unknown subsystem");
                     return None;
-                };
-                Some(command.clone().into_bytes())
-            }
+                }
+            },
         };
         let what = describe(&request);
         let (args, arg0, original) = match (&grant.command, asked) {
@@ -147,7 +161,10 @@ impl SessionSetup {
             cwd,
             pty: self.pty.as_ref().map(|(_, size)| *size),
         };
-        Some(Plan { spec, what })
+        Some(Plan {
+            job: JobSpec::Process(spec),
+            what,
+        })
     }
 }
 

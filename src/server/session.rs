@@ -5,8 +5,9 @@
 //! streams have ended and all they gave was queued; `exit-status` or
 //! `exit-signal`; CLOSE once the command has been reaped. When the client
 //! closes the channel or the connection ends first, the command's process
-//! group gets SIGHUP, then SIGKILL after a grace period, and nothing more
-//! is sent.
+//! group gets SIGHUP, then SIGKILL after a grace period (a builtin job is
+//! cancelled instead), and nothing more is sent. The command is a
+//! [`Job`]: a process or a builtin service, run alike.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,16 +21,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::input_queue::InputQueue;
+use super::job::{Ending, Job, JobIo, Stop};
 use super::output::{self, Stream};
-use super::process::{self, Ending, Process, ProcessIo};
 use super::pty::WindowSize;
 use super::stdin::{self, StdinSink};
 
 /// What the connection's handler tells a session, in the order the client
 /// asked for it. The handler has already answered the client.
 pub enum Control {
-    /// The command is running; `what` describes it for the log.
-    Started { process: Box<Process>, what: String },
+    /// The job is running; `what` describes it for the log.
+    Started { job: Box<Job>, what: String },
     /// Send this signal to the command's process group.
     Signal(i32),
     /// Resize the pty.
@@ -71,7 +72,7 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
             None
         }
     };
-    if let Some((process, what)) = started {
+    if let Some((job, what)) = started {
         let span = tracing::info_span!("session", peer = %ctx.peer, user = %ctx.user, channel = %id, command = %what);
         let begun = Instant::now();
         tracing::info!(parent: &span, "session started");
@@ -82,7 +83,7 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
             counters: &counters,
         };
         let outcome = supervisor
-            .supervise(process, input.clone(), write_half.clone())
+            .supervise(job, input.clone(), write_half.clone())
             .instrument(span.clone())
             .await;
         if !outcome.hung_up {
@@ -104,11 +105,11 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
     input.discard();
 }
 
-async fn wait_for_start(control: &mut mpsc::UnboundedReceiver<Control>) -> Option<(Box<Process>, String)> {
+async fn wait_for_start(control: &mut mpsc::UnboundedReceiver<Control>) -> Option<(Box<Job>, String)> {
     while let Some(message) = control.recv().await {
         // Signals and resizes before the start were refused by the handler.
-        if let Control::Started { process, what } = message {
-            return Some((process, what));
+        if let Control::Started { job, what } = message {
+            return Some((job, what));
         }
     }
     None
@@ -156,17 +157,17 @@ impl Supervisor<'_> {
     /// the output ends, if the client is still there.
     async fn supervise(
         &mut self,
-        process: Box<Process>,
+        job: Box<Job>,
         input: InputQueue,
         channel: Arc<ChannelWriteHalf<Msg>>,
     ) -> Outcome {
-        let Process { mut child, pgid, io } = *process;
+        let Job { io, mut wait, stop } = *job;
         let (exited_tx, exited_rx) = watch::channel(false);
         let (stdin_task, mut outputs, pty) = self.start_streams(io, input, channel.clone(), exited_rx);
-        let mut state = State::new(pgid, self.ctx.hangup_grace, pty);
+        let mut state = State::new(stop, self.ctx.hangup_grace, pty);
         while !state.done() {
             tokio::select! {
-                waited = child.wait(), if state.status.is_none() => {
+                waited = &mut wait, if state.status.is_none() => {
                     state.exited(waited);
                     let _ = exited_tx.send(true);
                 }
@@ -195,14 +196,14 @@ impl Supervisor<'_> {
 
     fn start_streams(
         &self,
-        io: ProcessIo,
+        io: JobIo,
         input: InputQueue,
         channel: Arc<ChannelWriteHalf<Msg>>,
         exited: watch::Receiver<bool>,
     ) -> (JoinHandle<()>, JoinHandle<()>, Option<Arc<super::pty::PtyMaster>>) {
         let bytes_out = self.counters.bytes_out.clone();
         match io {
-            ProcessIo::Pipes {
+            JobIo::Pipes {
                 stdin,
                 stdout,
                 stderr,
@@ -216,7 +217,7 @@ impl Supervisor<'_> {
                 });
                 (stdin_task, outputs, None)
             }
-            ProcessIo::Pty(master) => {
+            JobIo::Pty(master) => {
                 let stdin_task = tokio::spawn(stdin::write_stdin(input, StdinSink::Pty(master.clone())));
                 let outputs = tokio::spawn(output::pump_pty(master.clone(), channel, exited, bytes_out));
                 (stdin_task, outputs, Some(master))
@@ -227,7 +228,7 @@ impl Supervisor<'_> {
 
 /// What the supervisor knows about a running command between events.
 struct State {
-    pgid: i32,
+    stop: Stop,
     grace: Duration,
     pty: Option<Arc<super::pty::PtyMaster>>,
     status: Option<Ending>,
@@ -242,9 +243,9 @@ struct State {
 }
 
 impl State {
-    fn new(pgid: i32, grace: Duration, pty: Option<Arc<super::pty::PtyMaster>>) -> Self {
+    fn new(stop: Stop, grace: Duration, pty: Option<Arc<super::pty::PtyMaster>>) -> Self {
         Self {
-            pgid,
+            stop,
             grace,
             pty,
             status: None,
@@ -261,14 +262,14 @@ impl State {
         self.status.is_some() && self.outputs_done
     }
 
-    fn exited(&mut self, waited: std::io::Result<std::process::ExitStatus>) {
-        self.status = Some(waited.map_or(Ending::Exited(255), Ending::from));
+    fn exited(&mut self, ending: Ending) {
+        self.status = Some(ending);
         tracing::debug!("command exited");
     }
 
     fn control(&mut self, message: Option<Control>) {
         match message {
-            Some(Control::Signal(signo)) => process::signal_group(self.pgid, signo),
+            Some(Control::Signal(signo)) => self.stop.signal(signo),
             Some(Control::Resize(size)) => {
                 if let Some(master) = &self.pty {
                     let _ = master.resize(size);
@@ -291,16 +292,16 @@ impl State {
         self.hang_up();
     }
 
-    /// SIGHUP to the group now, SIGKILL after the grace period.
+    /// SIGHUP to the group now, SIGKILL after the grace period; a builtin
+    /// is cancelled.
     fn hang_up(&mut self) {
-        if self.kill_at.is_none() {
-            process::signal_group(self.pgid, libc::SIGHUP);
+        if self.kill_at.is_none() && self.stop.hang_up() {
             self.kill_at = Some(tokio::time::Instant::now() + self.grace);
         }
     }
 
     fn kill_due(&mut self) {
-        process::signal_group(self.pgid, libc::SIGKILL);
+        self.stop.kill();
         self.kill_at = None;
     }
 }

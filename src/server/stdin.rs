@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use russh::ChannelMsg;
 use russh::ChannelReadHalf;
 use tokio::io::AsyncWriteExt;
-use tokio::process::ChildStdin;
 use tokio_util::sync::CancellationToken;
 
 use super::input_queue::InputQueue;
+use super::job::Input;
 use super::pty::PtyMaster;
 
 /// Drains the channel: data into the queue, EOF as the queue's end.
@@ -50,7 +50,7 @@ pub async fn read_channel(
 
 /// Where queued input goes.
 pub enum StdinSink {
-    Pipe(ChildStdin),
+    Pipe(Input),
     Pty(Arc<PtyMaster>),
 }
 
@@ -68,4 +68,9 @@ pub async fn write_stdin(input: InputQueue, mut sink: StdinSink) {
         }
     }
     input.discard();
+    // A builtin's input is one half of an in-memory pipe, which dropping
+    // does not close; shutting it down is its end of file.
+    if let StdinSink::Pipe(pipe) = &mut sink {
+        let _ = pipe.shutdown().await;
+    }
 }

@@ -83,9 +83,7 @@ impl Remote {
     }
 }
 
-/// The sesh binary's `exec`, with no agent from the surroundings.
+/// The sesh binary's `exec`, cut off from the surroundings ([`super::sesh`]).
 pub fn sesh_exec() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sesh"));
-    command.arg("exec").env_remove("SSH_AUTH_SOCK");
-    command
+    super::sesh("exec")
 }

@@ -1,10 +1,13 @@
 //! Test peers: the real `sesh` binary started on a free loopback port, the
 //! real OpenSSH client, and a russh client for what `ssh` cannot show.
 
+pub mod certs;
 pub mod client;
 pub mod exec;
+pub mod jump;
 pub mod leaks;
 pub mod sshd;
+pub mod transfer;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -12,6 +15,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The sesh binary running `subcommand`, cut off from the surroundings:
+/// HOME and XDG_RUNTIME_DIR are an empty private directory of this test
+/// process (so nobody's `~/.ssh`, agent or sockets leak in) and no agent
+/// socket is inherited. A test that needs files in HOME sets its own.
+pub fn sesh(subcommand: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sesh"));
+    isolate(&mut command);
+    command.arg(subcommand);
+    command
+}
+
+/// The environment [`sesh`] gives the binary, for a command that runs it
+/// through a wrapper.
+pub fn isolate(command: &mut Command) {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let home = HOME.get_or_init(|| tempfile::tempdir().expect("temp dir"));
+    command
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("SSH_AUTH_SOCK");
+}
 
 /// A temporary directory with a client key pair (ed25519, OpenSSH format)
 /// and an `authorized_keys` that admits it.
@@ -109,7 +136,22 @@ impl Server {
     /// Starts `sesh serve --listen 127.0.0.1:0 ARGS`: the caller chooses
     /// the host key and authorized keys.
     pub fn start_bare(keys: Keys, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sesh"))
+        Self::start_through(&[], keys, args)
+    }
+
+    /// Like `start_bare`, through `wrapper` (a program that runs its
+    /// arguments, `perl -e '...; exec @ARGV'`): for what the server
+    /// inherits from whoever started it.
+    pub fn start_through(wrapper: &[&str], keys: Keys, args: &[&str]) -> Self {
+        let sesh = env!("CARGO_BIN_EXE_sesh");
+        let (program, before) = match wrapper.split_first() {
+            Some((program, rest)) => (*program, [rest, &[sesh]].concat()),
+            None => (sesh, Vec::new()),
+        };
+        let mut command = Command::new(program);
+        isolate(&mut command);
+        let mut child = command
+            .args(before)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
@@ -185,7 +227,9 @@ impl Server {
     /// The OpenSSH client set up for this server, without the command.
     pub fn ssh_command(&self, identity: &Path) -> Command {
         let mut command = Command::new("ssh");
+        // `-F none`: no configuration file of this machine's applies.
         command
+            .args(["-F", "none"])
             .arg("-p")
             .arg(self.port().to_string())
             .arg("-i")

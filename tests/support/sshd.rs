@@ -23,12 +23,21 @@ impl Sshd {
         Self::start_with("")
     }
 
-    /// Like `start`, with `extra` lines appended to sshd_config.
+    /// Like `start`, with `extra` lines appended to its config (for
+    /// example `AllowTcpForwarding yes` for a jump host).
     pub fn start_with(extra: &str) -> Self {
+        Self::start_prepared(|_, _| extra.to_string())
+    }
+
+    /// Like `start_with`, where the lines come from `extra`, which gets the
+    /// test's keys and the host key's path (made before sshd starts, so it
+    /// can be certified): `HostCertificate ...`, `TrustedUserCAKeys ...`.
+    pub fn start_prepared(extra: impl FnOnce(&Keys, &Path) -> String) -> Self {
         let keys = Keys::new();
         let dir = keys.dir.path();
         let host_key = dir.join("sshd_host_key");
         super::keygen(&host_key);
+        let extra = extra(&keys, &host_key);
         let fingerprint = super::fingerprint_of(&dir.join("sshd_host_key.pub"));
         if !Path::new("/run/sshd").exists() {
             // sshd refuses to start without its privilege separation directory.
@@ -41,7 +50,7 @@ impl Sshd {
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n{extra}",
+                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n{extra}\n",
                 host_key.display(),
                 keys.authorized_keys().display(),
                 dir.join("sshd.pid").display()
@@ -80,6 +89,18 @@ impl Sshd {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("sshd did not start: {}", self.log());
+    }
+
+    /// Its `known_hosts` line: `[127.0.0.1]:PORT TYPE KEY`.
+    pub fn known_hosts_line(&self) -> String {
+        let public = std::fs::read_to_string(self.keys.path("sshd_host_key.pub")).unwrap();
+        let key: Vec<&str> = public.split_whitespace().take(2).collect();
+        format!("[127.0.0.1]:{} {}", self.addr.port(), key.join(" "))
+    }
+
+    /// The listening sshd's pid (its per-connection processes are below it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn log(&self) -> String {

@@ -49,8 +49,8 @@ impl client::Handler for ClientHandler {
             PublicKeyOrCertificate::PublicKey { key, .. } => {
                 host_key::verify(&self.policy, &self.host, self.port, key)
             }
-            PublicKeyOrCertificate::Certificate(_) => {
-                Err("the server presented a host certificate; sesh verifies plain host keys only".into())
+            PublicKeyOrCertificate::Certificate(cert) => {
+                host_key::verify_certificate(&self.policy, &self.host, self.port, cert)
             }
         };
         match verdict {

@@ -9,6 +9,7 @@ mod summary;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,7 +20,9 @@ pub use printer::Mode;
 use summary::HostResult;
 
 use super::ExecConfig;
+use super::connect::Hops;
 use super::stdio::{Input, LineSink, SessionIo, Sink, Stream};
+use crate::exit::Ending;
 
 /// How a fan-out runs.
 #[derive(Debug, Clone)]
@@ -49,7 +52,8 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
     );
     let hang_up = CancellationToken::new();
     let (mut inputs, stdin_senders) = stdin_channels(hosts.len(), options.stdin);
-    let interrupted = CancellationToken::new();
+    // The signal whose second arrival hung everything up (0: none).
+    let interrupted = Arc::new(AtomicI32::new(0));
     let signal_senders = spawn_signal_distributor(hosts.len(), hang_up.clone(), interrupted.clone());
     if options.stdin {
         tokio::spawn(broadcast_stdin(stdin_senders));
@@ -57,8 +61,12 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
     // Hosts start in list order, each when a slot frees; after a hang-up
     // (--fail-fast, a second SIGINT) the rest are not started.
     let limit = Arc::new(Semaphore::new(options.parallel.max(1)));
+    // Hosts behind the same jump host share one connection to it; the
+    // limit above still counts target sessions only.
+    let hops = Hops::new();
     let mut tasks = Vec::new();
-    for (index, ((label, config), signals)) in hosts.into_iter().zip(signal_senders).enumerate() {
+    for (index, ((label, mut config), signals)) in hosts.into_iter().zip(signal_senders).enumerate() {
+        config.destination.hops = Some(hops.clone());
         let io = SessionIo {
             stdout: Sink::Lines(LineSink::new(
                 index,
@@ -79,10 +87,18 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
             _ = hang_up.cancelled() => None,
         };
         let (hang_up, progress, fail_fast) = (hang_up.clone(), progress.clone(), options.fail_fast);
+        let interrupted = interrupted.clone();
         tasks.push(tokio::spawn(async move {
             let result = match permit {
                 Some(permit) if !hang_up.is_cancelled() => {
-                    let result = run_host(config, io, signals, &hang_up, fail_fast).await;
+                    let mut result = run_host(config, io, signals, &hang_up, fail_fast).await;
+                    // A hang-up by a second SIGTERM reads as TERM's, not INT's.
+                    if let (Some(Ending::Interrupted(signo)), cause) =
+                        (&mut result.ending, interrupted.load(Ordering::SeqCst))
+                        && cause != 0
+                    {
+                        *signo = cause;
+                    }
                     drop(permit);
                     result
                 }
@@ -103,8 +119,12 @@ pub async fn run(hosts: Vec<(String, ExecConfig)>, options: FanoutOptions) -> u8
     progress.bar().finish_and_clear();
     let _ = tokio::task::spawn_blocking(move || printer.join()).await;
     let code = summary::report(&results, &options.mode);
-    // A second Ctrl-C reads as 130 whatever the hosts did before it.
-    if interrupted.is_cancelled() { 130 } else { code }
+    // A second Ctrl-C (SIGTERM) reads as 130 (143) whatever the hosts did
+    // before it.
+    match interrupted.load(Ordering::SeqCst) {
+        0 => code,
+        signo => Ending::Interrupted(signo).code(),
+    }
 }
 
 /// One host's session. With `fail_fast`, a failure hangs everything up
@@ -161,24 +181,26 @@ async fn broadcast_stdin(mut senders: Vec<mpsc::Sender<Bytes>>) {
     }
 }
 
-/// Forwards every local signal to every host; a second SIGINT hangs up all.
-/// `interrupted` records that the hang-up came from a second SIGINT.
+/// Forwards every local signal to every host (each host's session handles
+/// a refusal by its server on its own); a second SIGINT or SIGTERM hangs up
+/// all. `interrupted` records which signal that was.
 fn spawn_signal_distributor(
     hosts: usize,
     hang_up: CancellationToken,
-    interrupted: CancellationToken,
+    interrupted: Arc<AtomicI32>,
 ) -> Vec<mpsc::UnboundedReceiver<i32>> {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..hosts).map(|_| mpsc::unbounded_channel()).unzip();
     let Ok(mut local) = crate::os_signals::forwarded() else {
         return receivers;
     };
     tokio::spawn(async move {
-        let mut interrupts = 0;
+        let mut stop_requests = 0;
         while let Some(signo) = local.recv().await {
-            if signo == libc::SIGINT {
-                interrupts += 1;
-                if interrupts > 1 {
-                    interrupted.cancel();
+            if crate::os_signals::hangs_up_when_repeated(signo) {
+                stop_requests += 1;
+                if stop_requests > 1 {
+                    // Recorded before the hang-up, so every host reads it.
+                    let _ = interrupted.compare_exchange(0, signo, Ordering::SeqCst, Ordering::SeqCst);
                     hang_up.cancel();
                     continue;
                 }

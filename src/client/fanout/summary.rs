@@ -4,9 +4,9 @@
 //! Exit code policy: 0 only when every host exited 0. Otherwise, when all
 //! hosts that did not succeed share one code, that code (so one host's
 //! `exit 3` or SIGTERM reads as 3 or 143); when they differ, 123 (as
-//! xargs does). A signal (128+N), a missing status or an unreachable host
-//! (255), a timeout (124) or a host never started (`--fail-fast`, 255)
-//! can never read as success.
+//! xargs does). A signal (128+N), a signal the server refused (128+N),
+//! a missing status or an unreachable host (255), a timeout (124) or a
+//! host never started (`--fail-fast`, 255) can never read as success.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -204,6 +204,15 @@ mod tests {
         assert_eq!(
             exit_code(&[host(Some(Ending::TimedOut(Duration::from_secs(1))))]),
             124
+        );
+        let refused = Ending::SignalRefused {
+            signo: libc::SIGTERM,
+            answered: true,
+            timeout: None,
+        };
+        assert_eq!(
+            exit_code(&[host(Some(Ending::Exited(0))), host(Some(refused))]),
+            143
         );
     }
 }

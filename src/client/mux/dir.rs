@@ -80,8 +80,8 @@ pub fn absolute(dest: &Destination) -> Destination {
     use crate::client::host_key::Policy;
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut dest = dest.clone();
-    for identity in &mut dest.identities {
-        *identity = cwd.join(&*identity);
+    for file in dest.identities.iter_mut().chain(dest.certificates.iter_mut()) {
+        *file = cwd.join(&*file);
     }
     if let Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } = &mut dest.host_keys {
         *known_hosts = cwd.join(&*known_hosts);
@@ -202,10 +202,12 @@ mod tests {
             target: Target::parse(host, "me").unwrap(),
             route: Route::Tcp,
             identities: vec![],
+            certificates: vec![],
             explicit_identities: false,
             host_keys: Policy::Pin("SHA256:x".into()),
             connect_timeout: CONNECT_TIMEOUT,
             keepalive: None,
+            hops: None,
         }
     }
 

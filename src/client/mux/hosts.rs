@@ -42,7 +42,7 @@ pub async fn run_host(
     ];
     let begun = tokio::select! {
         begun = passenger::begin(config, &reuse, &stdio) => begun,
-        _ = hang_up.cancelled() => return Ending::Interrupted,
+        _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
     };
     match begun {
         Begun::Going(stream, pid) => {

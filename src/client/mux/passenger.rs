@@ -253,8 +253,8 @@ pub(super) async fn wait_end(
                     }
                 }
             }
-            _ = sleep_until(hang_up_by) => return Ending::Interrupted,
-            _ = cancelled(hang_up) => return Ending::Interrupted,
+            _ = sleep_until(hang_up_by) => return Ending::Interrupted(libc::SIGINT),
+            _ = cancelled(hang_up) => return Ending::Interrupted(libc::SIGINT),
             _ = sleep_until(backstop.map(|(at, _)| at)) => {
                 return Ending::TimedOut(backstop.map(|(_, after)| after).unwrap_or_default());
             }

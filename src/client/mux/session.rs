@@ -118,7 +118,7 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     // would (not after a timeout or hang-up: that may wait for ever);
     // then the caller's fds are let go before it hears the end, so its
     // pipes close as a direct run's would.
-    let drain = !matches!(ending, Ending::TimedOut(_) | Ending::Interrupted);
+    let drain = !matches!(ending, Ending::TimedOut(_) | Ending::Interrupted(_));
     let stdout_broken = holder.release(drain, &hang_up).await;
     let ending = match ending {
         Ending::Exited(_) | Ending::Killed { .. } | Ending::NoStatus if stdout_broken => Ending::BrokenPipe,
@@ -155,7 +155,7 @@ fn exec_config(new: NewSession, shared: &Shared) -> ExecConfig {
 
 /// Says where an ending came from when the master is why.
 fn explain(ending: Ending, shared: &Shared) -> Ending {
-    if shared.exit.is_cancelled() && ending == Ending::Interrupted {
+    if shared.exit.is_cancelled() && matches!(ending, Ending::Interrupted(_)) {
         return Ending::Failed(
             "the mux master was told to exit; the remote command may still be running".into(),
         );

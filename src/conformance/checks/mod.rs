@@ -134,6 +134,11 @@ pub const ALL: &[Check] = &[
         streams::paused_reader
     ),
     check!(
+        "small-window",
+        "output queued behind a small, slowly granted window all comes before EOF",
+        streams::small_window
+    ),
+    check!(
         "ignored-stdin",
         "a command ignoring 32 MiB of stdin still delivers 16 MB",
         streams::ignored_stdin

@@ -165,13 +165,16 @@ pub async fn hangup(ctx: &Ctx) -> Result<Verdict, String> {
         .channel_open_session()
         .await
         .map_err(|e| format!("could not open a channel: {e}"))?;
-    let _ = channel.exec(true, "echo $$; exec sleep 30").await;
+    // Far longer than the probing below, however slow each probe is: a
+    // command that ends by itself must not pass for one that was hung up.
+    let _ = channel.exec(true, "echo $$; exec sleep 300").await;
     let started = read_until(&mut channel, "\n", Duration::from_secs(10)).await?;
     let pid = String::from_utf8_lossy(&started.stdout).trim().to_string();
     let _ = other.disconnect(russh::Disconnect::ByApplication, "", "en").await;
     drop((channel, other));
     let probe = format!("kill -0 {pid} 2>/dev/null && echo alive || echo gone");
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
         if ctx.run(&probe).await?.stdout == b"gone\n" {
             return Ok(Verdict::Pass("hung up after the client left".into()));
         }

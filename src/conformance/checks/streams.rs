@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::{Ctx, Verdict, collect_channel};
+use crate::client::connect::{Window, connect_with_window};
 use crate::conformance::data::{pattern, seq};
+use crate::conformance::transcript::{Transcript, record};
 
 pub async fn separation(ctx: &Ctx) -> Result<Verdict, String> {
     let t = ctx
@@ -125,6 +127,77 @@ pub async fn paused_reader(ctx: &Ctx) -> Result<Verdict, String> {
             t.ending()
         ))
     })
+}
+
+/// Output queued behind the client's window when the command exits: a
+/// window of 32 KiB, granted only as fast as a slow reader takes 8 KiB
+/// packets, while the command writes 2 MB and ends at once. A server that
+/// buffers the output and reports the end as soon as the command exits
+/// sends EOF, the exit report or CLOSE with bytes still queued, and
+/// clients such as OpenSSH's `ssh` then lose the tail.
+pub async fn small_window(ctx: &Ctx) -> Result<Verdict, String> {
+    let window = Window {
+        size: 32 * 1024,
+        packet: 8 * 1024,
+        queue: 1,
+    };
+    let connection = connect_with_window(&ctx.destination, window)
+        .await
+        .map_err(|e| format!("second connection: {e}"))?;
+    let channel = connection
+        .channel_open_session()
+        .await
+        .map_err(|e| format!("could not open a channel: {e}"))?;
+    let expected = seq(300_000);
+    channel
+        .exec(true, "seq 1 300000")
+        .await
+        .map_err(|e| format!("exec failed: {e}"))?;
+    let _ = channel.eof().await;
+    let t = read_slowly(channel.split().0).await;
+    let _ = connection
+        .disconnect(russh::Disconnect::ByApplication, "", "en")
+        .await;
+    Ok(if t.stdout != expected {
+        Verdict::Fail(format!(
+            "{} of {} bytes, then {}",
+            t.stdout.len(),
+            expected.len(),
+            t.ending()
+        ))
+    } else {
+        match t.order_problem() {
+            None => Verdict::Pass(format!("{} bytes, then EOF, exit report, CLOSE", expected.len())),
+            // RFC 4254 allows it; nothing was lost.
+            Some(problem) if problem == "exit report before EOF" => {
+                Verdict::Differs("exit report before EOF; every byte came".into())
+            }
+            Some(problem) => Verdict::Fail(format!("{problem}: {:?}", t.events)),
+        }
+    })
+}
+
+/// Reads a channel to its end, pausing after every message, so the
+/// window is granted slowly.
+async fn read_slowly(mut reader: russh::ChannelReadHalf) -> Transcript {
+    let mut transcript = Transcript::default();
+    let deadline = tokio::time::Instant::now() + super::COMMAND_LIMIT;
+    loop {
+        match tokio::time::timeout_at(deadline, reader.wait()).await {
+            Ok(Some(message)) => {
+                if record(&mut transcript, message) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                transcript.timed_out = true;
+                break;
+            }
+        }
+    }
+    transcript
 }
 
 pub async fn ignored_stdin(ctx: &Ctx) -> Result<Verdict, String> {

@@ -5,8 +5,6 @@
 //! backslash. An option sesh does not know fails the line: it might have
 //! restricted the key.
 
-use std::net::IpAddr;
-
 /// What the options of one key line allow and impose.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyOptions {
@@ -18,6 +16,12 @@ pub struct KeyOptions {
     pub from: Option<Vec<String>>,
     /// `no-pty`, or `restrict` without a later `pty`.
     pub no_pty: bool,
+    /// `cert-authority`: the key is a CA whose user certificates log in,
+    /// and never logs in as a plain key itself.
+    pub cert_authority: bool,
+    /// `principals="a,b"`: with `cert-authority`, a certificate must carry
+    /// one of these names (instead of the account's).
+    pub principals: Option<Vec<String>>,
 }
 
 /// Parses the options at the start of `line`; returns them and the rest of
@@ -77,6 +81,8 @@ fn apply(options: &mut KeyOptions, name: &str, value: Option<String>) -> Result<
         ("environment", Some(v)) => options.environment.push(environment(&v)?),
         ("from", Some(v)) => options.from = Some(v.split(',').map(str::to_string).collect()),
         ("no-pty" | "restrict", None) => options.no_pty = true,
+        ("cert-authority", None) => options.cert_authority = true,
+        ("principals", Some(v)) => options.principals = Some(v.split(',').map(str::to_string).collect()),
         ("pty", None) => options.no_pty = false,
         // sesh forwards nothing, so these restrict or permit nothing here.
         (
@@ -91,7 +97,7 @@ fn apply(options: &mut KeyOptions, name: &str, value: Option<String>) -> Result<
             None,
         )
         | ("permitopen" | "permitlisten", Some(_)) => {}
-        ("command" | "environment" | "from" | "permitopen" | "permitlisten", None) => {
+        ("command" | "environment" | "from" | "permitopen" | "permitlisten" | "principals", None) => {
             return Err(format!("option {name} needs a quoted value"));
         }
         (name, _) => return Err(format!("unsupported option {name:?}")),
@@ -111,55 +117,6 @@ fn environment(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `from=` semantics: a negated match (`!pattern`) refuses, otherwise any
-/// match admits. Patterns are wildcards or CIDR blocks, matched against the
-/// peer's address (sesh does no reverse DNS, like sshd's `UseDNS no`).
-pub fn from_allows(patterns: &[String], peer: IpAddr) -> bool {
-    let peer = canonical(peer);
-    let text = peer.to_string();
-    let mut admitted = false;
-    for pattern in patterns {
-        let (negated, pattern) = match pattern.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, pattern.as_str()),
-        };
-        let hit = match pattern.split_once('/') {
-            Some((net, bits)) => cidr_contains(net, bits, peer),
-            None => crate::pattern::matches(pattern, &text),
-        };
-        if hit && negated {
-            return false;
-        }
-        admitted |= hit;
-    }
-    admitted
-}
-
-/// IPv4-mapped IPv6 peers (`::ffff:10.0.0.1`) are matched as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn cidr_contains(net: &str, bits: &str, peer: IpAddr) -> bool {
-    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
-        return false;
-    };
-    match (canonical(net), peer) {
-        (IpAddr::V4(n), IpAddr::V4(p)) if bits <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-            u32::from(n) & mask == u32::from(p) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(p)) if bits <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-            u128::from(n) & mask == u128::from(p) & mask
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -170,6 +127,22 @@ mod tests {
 
     fn options(text: &str) -> Result<KeyOptions, String> {
         parse(text).map(|(options, _)| options)
+    }
+
+    /// `cert-authority` with `principals="a,b"` is read as a CA line.
+    #[test]
+    fn cert_authority_and_principals() {
+        let parsed = options("cert-authority,principals=\"alice,bob\"").unwrap();
+        assert!(parsed.cert_authority);
+        assert_eq!(
+            parsed.principals,
+            Some(vec!["alice".to_string(), "bob".to_string()])
+        );
+        assert!(
+            parse("principals KEY")
+                .unwrap_err()
+                .contains("needs a quoted value")
+        );
     }
 
     /// `restrict` forbids a pty unless `pty` follows it; names ignore case.
@@ -207,25 +180,6 @@ mod tests {
         }
     }
 
-    /// `from=`: wildcards, CIDR, negation, IPv4-mapped peers.
-    #[test]
-    fn from_patterns() {
-        let p = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let lo: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(from_allows(&p(&["127.0.0.1"]), lo));
-        assert!(from_allows(&p(&["127.*"]), lo));
-        assert!(from_allows(&p(&["127.0.0.0/8"]), lo));
-        assert!(!from_allows(&p(&["10.0.0.0/8"]), lo));
-        assert!(!from_allows(&p(&["127.*", "!127.0.0.1"]), lo));
-        assert!(from_allows(
-            &p(&["127.0.0.1"]),
-            "::ffff:127.0.0.1".parse().unwrap()
-        ));
-        assert!(from_allows(&p(&["::1/128"]), "::1".parse().unwrap()));
-        assert!(!from_allows(&p(&["0.0.0.0/33", "x/8"]), lo));
-        assert!(!from_allows(&p(&[]), lo));
-    }
-
     /// Writes options as they appear in a file: `"` escaped as `\"`.
     fn format(options: &KeyOptions) -> String {
         let quote = |value: &str| format!("\"{}\"", value.replace('"', "\\\""));
@@ -241,6 +195,12 @@ mod tests {
         }
         if options.no_pty {
             parts.push("no-pty".to_string());
+        }
+        if options.cert_authority {
+            parts.push("cert-authority".to_string());
+        }
+        if let Some(principals) = &options.principals {
+            parts.push(format!("principals={}", quote(&principals.join(","))));
         }
         parts.join(",")
     }
@@ -260,16 +220,22 @@ mod tests {
             prop::collection::vec(env, 0..3),
             prop::option::of(from),
             any::<bool>(),
+            any::<bool>(),
+            prop::option::of(prop::collection::vec("[a-z0-9_.@-]{1,10}", 1..4)),
         )
-            .prop_filter("no options at all", |(c, e, f, p)| {
-                c.is_some() || !e.is_empty() || f.is_some() || *p
+            .prop_filter("no options at all", |(c, e, f, p, ca, pr)| {
+                c.is_some() || !e.is_empty() || f.is_some() || *p || *ca || pr.is_some()
             })
-            .prop_map(|(command, environment, from, no_pty)| KeyOptions {
-                command,
-                environment,
-                from,
-                no_pty,
-            })
+            .prop_map(
+                |(command, environment, from, no_pty, cert_authority, principals)| KeyOptions {
+                    command,
+                    environment,
+                    from,
+                    no_pty,
+                    cert_authority,
+                    principals,
+                },
+            )
     }
 
     proptest! {
@@ -292,12 +258,6 @@ mod tests {
         fn options_never_panic(text in "\\PC{0,64}", raw in "[a-z\",=\\\\ \t!-]{0,40}") {
             let _ = parse(&text);
             let _ = parse(&raw);
-        }
-
-        /// `from=` with any patterns and any peer never panics.
-        #[test]
-        fn from_never_panics(patterns in prop::collection::vec("\\PC{0,20}", 0..4), ip in any::<std::net::IpAddr>()) {
-            let _ = from_allows(&patterns, ip);
         }
     }
 }

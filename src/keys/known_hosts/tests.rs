@@ -192,3 +192,46 @@ proptest! {
         prop_assert_eq!(check_text(&text, &host, 22, &key(A)), Verdict::Known);
     }
 }
+
+/// `@cert-authority` lines are found by host pattern (plain, wildcard,
+/// hashed), never match as plain keys, and `@revoked` is looked up per host.
+#[test]
+fn authorities_and_revocations() {
+    let salt = [3u8; 20];
+    let text = format!(
+        "@cert-authority *.test,[*.test]:* {A}\n@cert-authority {} {B}\n@revoked * {B}\n@revoked other.test {A}\n",
+        hashed(&salt, "[10.0.0.1]:2222")
+    );
+    let parsed = KnownHosts::parse(&text);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let lines = |host: &str, port: u16| {
+        parsed
+            .authorities(host, port)
+            .map(|(line, _)| line)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lines("box.test", 22), vec![1]);
+    assert_eq!(lines("box.test", 2200), vec![1]);
+    assert_eq!(lines("10.0.0.1", 2222), vec![2]);
+    assert_eq!(lines("10.0.0.1", 22), Vec::<usize>::new());
+    assert_eq!(parsed.verdict("box.test", 22, &key(A)), Verdict::Unknown);
+    assert_eq!(parsed.revoked("anything", 22, &key(B)), Some(3));
+    assert_eq!(parsed.revoked("other.test", 22, &key(A)), Some(4));
+    assert_eq!(parsed.revoked("box.test", 22, &key(A)), None);
+}
+
+proptest! {
+    /// `@cert-authority` lines follow the same host-pattern rule as plain
+    /// lines: found for a listed host, not for one a `!` pattern excludes.
+    #[test]
+    fn authority_patterns(host in host(), port in port(), others in prop::collection::vec(host(), 0..3)) {
+        let name = host_name(&host, port);
+        let mut patterns: Vec<String> = others.iter().filter(|o| **o != host).map(|o| host_name(o, port)).collect();
+        patterns.push(name.clone());
+        let listed = KnownHosts::parse(format!("@cert-authority {} {A}\n", patterns.join(",")));
+        prop_assert_eq!(listed.authorities(&host, port).count(), 1);
+        prop_assert_eq!(listed.verdict(&host, port, &key(A)), Verdict::Unknown);
+        let negated = KnownHosts::parse(format!("@cert-authority *,!{name} {A}\n"));
+        prop_assert_eq!(negated.authorities(&host, port).count(), 0);
+    }
+}

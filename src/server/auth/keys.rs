@@ -4,7 +4,7 @@
 //! skipped lines are logged when they change, not at every attempt (a
 //! client offering three keys would otherwise repeat them six times).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::keys::authorized_keys::AuthorizedKeys;
@@ -16,8 +16,7 @@ pub struct AuthorizedKeysFile {
     path: PathBuf,
     /// The serving account's uid when StrictModes is on.
     strict_uid: Option<u32>,
-    /// The warnings last logged.
-    warned: Mutex<Vec<String>>,
+    warned: Warned,
 }
 
 impl AuthorizedKeysFile {
@@ -25,26 +24,46 @@ impl AuthorizedKeysFile {
         Self {
             path,
             strict_uid,
-            warned: Mutex::new(Vec::new()),
+            warned: Warned::default(),
         }
     }
 
     /// Checks and parses the file, logging each skipped line (file and
     /// line number) when the set of skipped lines has changed.
     pub fn load(&self) -> color_eyre::Result<AuthorizedKeys> {
-        let keys = match self.strict_uid {
-            Some(uid) => AuthorizedKeys::read(&strict_modes::check(&self.path, Kind::AuthorizedKeys, uid)?)?,
-            None => AuthorizedKeys::read(&self.path)?,
-        };
+        let keys = AuthorizedKeys::read(&checked(&self.path, Kind::AuthorizedKeys, self.strict_uid)?)?;
+        self.warned.log_changes(&self.path, &keys.warnings);
+        Ok(keys)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// `path` itself, or the canonical path StrictModes checked for `uid`.
+pub(super) fn checked(path: &Path, kind: Kind, strict_uid: Option<u32>) -> color_eyre::Result<PathBuf> {
+    match strict_uid {
+        Some(uid) => strict_modes::check(path, kind, uid),
+        None => Ok(path.to_path_buf()),
+    }
+}
+
+/// The warnings of a file last logged.
+#[derive(Debug, Default)]
+pub(super) struct Warned(Mutex<Vec<String>>);
+
+impl Warned {
+    /// Logs `warnings` when they differ from the ones logged last.
+    pub(super) fn log_changes(&self, path: &Path, warnings: &[String]) {
         // A poisoned lock only means a panic elsewhere mid-update of a
         // log-dedup list: its contents are still a valid list.
-        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
-        if *warned != keys.warnings {
-            for warning in &keys.warnings {
-                tracing::warn!("{}: {warning}", self.path.display());
+        let mut warned = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if *warned != warnings {
+            for warning in warnings {
+                tracing::warn!("{}: {warning}", path.display());
             }
-            warned.clone_from(&keys.warnings);
+            *warned = warnings.to_vec();
         }
-        Ok(keys)
     }
 }
