@@ -28,6 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run an embedded SSH server that runs a local command for each session')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host (or many); its exit status becomes sesh''s')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Check an SSH server''s session semantics (no TARGET: check sesh itself)')
+            [CompletionResult]::new('__mux-master', '__mux-master', [CompletionResultType]::ParameterValue, 'A connection''s background mux master (started by `sesh exec --reuse`)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages under DIR (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -81,6 +82,8 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time allowed to connect and finish the SSH handshake (ConnectTimeout) [default: 30s]')
             [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Keepalive interval (ServerAliveInterval); ServerAliveCountMax (3) unanswered probes end the session (0 turns them off) [default: 15s]')
+            [CompletionResult]::new('--reuse', '--reuse', [CompletionResultType]::ParameterName, 'Reuse one connection per host across calls: start a background master when none runs, and keep it this long after its last session [default: 60s]')
+            [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Control the TARGET''s mux master, as ssh -O: check, stop (finish the running sessions, take no new ones), exit (end them now); exit 0, or 255 when no master answers')
             [CompletionResult]::new('--status-json', '--status-json', [CompletionResultType]::ParameterName, 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)')
             [CompletionResult]::new('--no-prefix', '--no-prefix', [CompletionResultType]::ParameterName, 'With many hosts: print lines without the `host: ` prefix')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With many hosts: newline-delimited JSON events on stdout (output lines, one record per host, a summary)')
@@ -93,8 +96,8 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -123,6 +126,13 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'sesh;__mux-master' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'sesh;generate' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -134,6 +144,7 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run an embedded SSH server that runs a local command for each session')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command on a remote host (or many); its exit status becomes sesh''s')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Check an SSH server''s session semantics (no TARGET: check sesh itself)')
+            [CompletionResult]::new('__mux-master', '__mux-master', [CompletionResultType]::ParameterValue, 'A connection''s background mux master (started by `sesh exec --reuse`)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages under DIR (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -145,6 +156,9 @@ Register-ArgumentCompleter -Native -CommandName 'sesh' -ScriptBlock {
             break
         }
         'sesh;help;test' {
+            break
+        }
+        'sesh;help;__mux-master' {
             break
         }
         'sesh;help;generate' {

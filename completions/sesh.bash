@@ -16,6 +16,9 @@ _sesh() {
             ",$1")
                 cmd="sesh"
                 ;;
+            sesh,__mux-master)
+                cmd="sesh__subcmd____mux__subcmd__master"
+                ;;
             sesh,exec)
                 cmd="sesh__subcmd__exec"
                 ;;
@@ -30,6 +33,9 @@ _sesh() {
                 ;;
             sesh,test)
                 cmd="sesh__subcmd__test"
+                ;;
+            sesh__subcmd__help,__mux-master)
+                cmd="sesh__subcmd__help__subcmd____mux__subcmd__master"
                 ;;
             sesh__subcmd__help,exec)
                 cmd="sesh__subcmd__help__subcmd__exec"
@@ -53,7 +59,7 @@ _sesh() {
 
     case "${cmd}" in
         sesh)
-            opts="-h -V --help --version serve exec test generate help"
+            opts="-h -V --help --version serve exec test __mux-master generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,8 +72,22 @@ _sesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sesh__subcmd____mux__subcmd__master)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sesh__subcmd__exec)
-            opts="-H -i -J -F -o -l -p -n -t -G -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --jump --timeout --kill-after --env --connect-timeout --keepalive --status-json --verbose --quiet --help --version"
+            opts="-H -i -J -F -o -l -p -n -t -G -O -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --jump --timeout --kill-after --env --connect-timeout --keepalive --reuse --status-json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,6 +231,14 @@ _sesh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reuse)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -O)
+                    COMPREPLY=($(compgen -W "check stop exit" -- "${cur}"))
+                    return 0
+                    ;;
                 --status-json)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -248,8 +276,22 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__help)
-            opts="serve exec test generate help"
+            opts="serve exec test __mux-master generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sesh__subcmd__help__subcmd____mux__subcmd__master)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -25,6 +25,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand serve 'Run an embedded SSH server that runs a local command for each session'
             cand exec 'Run a command on a remote host (or many); its exit status becomes sesh''s'
             cand test 'Check an SSH server''s session semantics (no TARGET: check sesh itself)'
+            cand __mux-master 'A connection''s background mux master (started by `sesh exec --reuse`)'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -76,6 +77,8 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --env 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts'
             cand --connect-timeout 'Time allowed to connect and finish the SSH handshake (ConnectTimeout) [default: 30s]'
             cand --keepalive 'Keepalive interval (ServerAliveInterval); ServerAliveCountMax (3) unanswered probes end the session (0 turns them off) [default: 15s]'
+            cand --reuse 'Reuse one connection per host across calls: start a background master when none runs, and keep it this long after its last session [default: 60s]'
+            cand -O 'Control the TARGET''s mux master, as ssh -O: check, stop (finish the running sessions, take no new ones), exit (end them now); exit 0, or 255 when no master answers'
             cand --status-json 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)'
             cand --no-prefix 'With many hosts: print lines without the `host: ` prefix'
             cand --json 'With many hosts: newline-delimited JSON events on stdout (output lines, one record per host, a summary)'
@@ -88,8 +91,8 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand --verbose 'More detail on stderr (repeat for more)'
             cand -q 'Only errors on stderr'
             cand --quiet 'Only errors on stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -116,6 +119,12 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sesh;__mux-master'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sesh;generate'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -126,6 +135,7 @@ set edit:completion:arg-completer[sesh] = {|@words|
             cand serve 'Run an embedded SSH server that runs a local command for each session'
             cand exec 'Run a command on a remote host (or many); its exit status becomes sesh''s'
             cand test 'Check an SSH server''s session semantics (no TARGET: check sesh itself)'
+            cand __mux-master 'A connection''s background mux master (started by `sesh exec --reuse`)'
             cand generate 'Write shell completions and man pages under DIR (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -134,6 +144,8 @@ set edit:completion:arg-completer[sesh] = {|@words|
         &'sesh;help;exec'= {
         }
         &'sesh;help;test'= {
+        }
+        &'sesh;help;__mux-master'= {
         }
         &'sesh;help;generate'= {
         }

@@ -29,6 +29,7 @@ complete -c sesh -n "__fish_sesh_needs_command" -s V -l version -d 'Print versio
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "exec" -d 'Run a command on a remote host (or many); its exit status becomes sesh\'s'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
+complete -c sesh -n "__fish_sesh_needs_command" -f -a "__mux-master" -d 'A connection\'s background mux master (started by `sesh exec --reuse`)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
 complete -c sesh -n "__fish_sesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port); repeatable, IPv4 and IPv6 alike' -r
@@ -69,6 +70,10 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -l kill-after -d 'Time b
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l env -d 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l connect-timeout -d 'Time allowed to connect and finish the SSH handshake (ConnectTimeout) [default: 30s]' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l keepalive -d 'Keepalive interval (ServerAliveInterval); ServerAliveCountMax (3) unanswered probes end the session (0 turns them off) [default: 15s]' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l reuse -d 'Reuse one connection per host across calls: start a background master when none runs, and keep it this long after its last session [default: 60s]' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s O -d 'Control the TARGET\'s mux master, as ssh -O: check, stop (finish the running sessions, take no new ones), exit (end them now); exit 0, or 255 when no master answers' -r -f -a "check\t'Is a master running? (exit 0, or 255)'
+stop\t'Stop accepting new sessions; exit when the running ones end'
+exit\t'Exit now, ending the running sessions'"
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l status-json -d 'Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l no-prefix -d 'With many hosts: print lines without the `host: ` prefix'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l json -d 'With many hosts: newline-delimited JSON events on stdout (output lines, one record per host, a summary)'
@@ -79,7 +84,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -s t -d 'Run the command
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s G -d 'Print the effective configuration for TARGET as `ssh -G` does (the keywords sesh honours) and exit'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s q -l quiet -d 'Only errors on stderr'
-complete -c sesh -n "__fish_sesh_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s i -l identity -d 'Identity file (private key; IdentityFile), offered after its certificate PATH-cert.pub when there is one; repeatable, added to the configured ones [default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa]' -r -F
 complete -c sesh -n "__fish_sesh_using_subcommand test" -l known-hosts -d 'Known hosts file (UserKnownHostsFile) [default: ~/.ssh/known_hosts ~/.ssh/known_hosts2]' -r -F
@@ -96,10 +101,13 @@ complete -c sesh -n "__fish_sesh_using_subcommand test" -s v -l verbose -d 'More
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s q -l quiet -d 'Only errors on stderr'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand test" -s V -l version -d 'Print version'
+complete -c sesh -n "__fish_sesh_using_subcommand __mux-master" -s h -l help -d 'Print help'
+complete -c sesh -n "__fish_sesh_using_subcommand __mux-master" -s V -l version -d 'Print version'
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c sesh -n "__fish_sesh_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "exec" -d 'Run a command on a remote host (or many); its exit status becomes sesh\'s'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
-complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test __mux-master generate help" -f -a "serve" -d 'Run an embedded SSH server that runs a local command for each session'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test __mux-master generate help" -f -a "exec" -d 'Run a command on a remote host (or many); its exit status becomes sesh\'s'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test __mux-master generate help" -f -a "test" -d 'Check an SSH server\'s session semantics (no TARGET: check sesh itself)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test __mux-master generate help" -f -a "__mux-master" -d 'A connection\'s background mux master (started by `sesh exec --reuse`)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test __mux-master generate help" -f -a "generate" -d 'Write shell completions and man pages under DIR (for packagers)'
+complete -c sesh -n "__fish_sesh_using_subcommand help; and not __fish_seen_subcommand_from serve exec test __mux-master generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

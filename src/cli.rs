@@ -33,6 +33,9 @@ pub enum Command {
         after_help = "Exit codes:\n  0    every check passed (or differs by a known policy)\n  1    a check failed\n  255  could not connect"
     )]
     Test(TestArgs),
+    /// A connection's background mux master (started by `sesh exec --reuse`)
+    #[command(hide = true, name = "__mux-master")]
+    MuxMaster,
     /// Write shell completions and man pages under DIR (for packagers)
     #[command(hide = true)]
     Generate {
@@ -226,6 +229,18 @@ pub struct ExecArgs {
     /// keywords sesh honours) and exit
     #[arg(short = 'G')]
     pub show_config: bool,
+
+    /// Reuse one connection per host across calls: start a background master
+    /// when none runs, and keep it this long after its last session [default: 60s]
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true,
+          default_missing_value = "60s", value_parser = crate::duration::parse)]
+    pub reuse: Option<Duration>,
+
+    /// Control the TARGET's mux master, as ssh -O: check, stop (finish the
+    /// running sessions, take no new ones), exit (end them now); exit 0, or 255
+    /// when no master answers
+    #[arg(short = 'O', value_name = "CMD", value_enum)]
+    pub control: Option<crate::client::mux::Control>,
 
     /// Write how the session ended as JSON to PATH (tells a remote `exit 143` from SIGTERM)
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]

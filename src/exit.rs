@@ -39,8 +39,9 @@ pub const HELP: &str = concat!(
     "each host's own ending."
 );
 
-/// How a `sesh exec` session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a `sesh exec` session ended. Serialisable: a mux master sends it to
+/// its passenger, which exits with it as if it had run the session itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Ending {
     /// `exit-status`.
     Exited(u32),

@@ -43,6 +43,10 @@ fn main() -> ExitCode {
                     Plan::One(config) => sesh::client::execute(&config).await,
                     Plan::Many(hosts, options) => sesh::client::fanout::run(hosts, options).await,
                     Plan::Show(_) => unreachable!("shown before the runtime starts"),
+                    Plan::Control(op, config) => {
+                        let reuse = config.reuse.clone().expect("-O sets a reuse");
+                        sesh::client::mux::control(op, &config, &reuse).await
+                    }
                 }
             });
             let _ = std::io::stdout().flush();
@@ -62,6 +66,14 @@ fn main() -> ExitCode {
             let code = rt.block_on(sesh::conformance::run(args));
             let _ = std::io::stdout().flush();
             std::process::exit(i32::from(code));
+        }
+        Command::MuxMaster => {
+            let verbosity = sesh::cli::Verbosity {
+                verbose: u8::from(sesh::client::mux::master::verbose()),
+                quiet: false,
+            };
+            sesh::logging::init(verbosity, "info");
+            ExitCode::from(sesh::client::mux::master::main())
         }
         Command::Generate { dir } => match sesh::generate::write_all(dir) {
             Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,8 @@ mod exec_host_certs;
 mod exec_jump;
 mod exec_known_hosts;
 mod exec_proxy_command;
+mod exec_reuse;
+mod exec_reuse_faults;
 mod exec_serve;
 mod exec_serve_certs;
 mod exec_sshd;

@@ -1,16 +1,18 @@
 //! sesh against OpenSSH, side by side on loopback: latency, throughput,
-//! concurrency, memory and fan-out, for sesh exec -> sesh serve, ssh ->
+//! concurrency, memory, fan-out and connection reuse, for sesh exec -> sesh serve, ssh ->
 //! sshd and the crossed pairs. Prints a table of medians (with min and
 //! max) and the targets as ratios, and writes the same as JSON.
 //!
 //! `cargo bench --bench compare` runs it in full (several minutes, release
 //! build). Without `--bench` on its command line, as `cargo test` runs it,
 //! it does everything in a tiny mode of a few seconds so it cannot rot.
-//! Options: `--tiny` (tiny even under cargo bench), `--json PATH`.
+//! Options: `--tiny` (tiny even under cargo bench), `--json PATH`,
+//! `--only memory,latency,throughput,concurrency,fan-out,reuse`.
 
 mod measure;
 mod peers;
 mod report;
+mod reuse;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -48,15 +50,26 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ..Report::default()
     };
     type Scenario = fn(&peers::Peers, &Settings, &mut Report) -> Result<(), String>;
-    let all: [(&str, Scenario); 5] = [
+    let all: [(&str, Scenario); 6] = [
         // Memory first: "at rest" means a server that has served nothing.
         ("memory", scenarios::memory),
         ("latency", scenarios::latency),
         ("throughput", scenarios::throughput),
         ("concurrency", scenarios::concurrency),
         ("fan-out", scenarios::fanout),
+        ("reuse", reuse::reuse),
     ];
+    // `--only NAME,...` runs just those scenarios (the rest's targets are
+    // then not judged).
+    let only: Vec<String> = std::env::args()
+        .skip_while(|a| a != "--only")
+        .nth(1)
+        .map(|list| list.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
     for (name, scenario) in all {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         eprintln!("bench: {name}...");
         scenario(&peers, &settings, &mut report).map_err(|e| format!("{name}: {e}"))?;
     }

@@ -97,6 +97,28 @@ impl Report {
         });
     }
 
+    /// `minuend - subtrahend` of two rows' medians, judged by `met`.
+    pub fn difference(
+        &mut self,
+        goal: &str,
+        minuend: (&str, &str),
+        subtrahend: (&str, &str),
+        met: fn(f64) -> bool,
+    ) {
+        let (Some(a), Some(b)) = (
+            self.row(minuend.0, minuend.1),
+            self.row(subtrahend.0, subtrahend.1),
+        ) else {
+            return;
+        };
+        let measured = a.median - b.median;
+        self.targets.push(Target {
+            goal: goal.to_string(),
+            measured,
+            met: met(measured),
+        });
+    }
+
     /// One row's median, judged by `met`.
     pub fn value(&mut self, goal: &str, row: (&str, &str), met: fn(f64) -> bool) {
         let Some(row) = self.row(row.0, row.1) else {
@@ -143,6 +165,9 @@ impl Report {
 fn figure(value: f64) -> String {
     if !value.is_finite() {
         return "-".to_string();
+    }
+    if value == 0.0 {
+        return "0".to_string();
     }
     let magnitude = value.abs().log10().floor() as i32;
     let decimals = (2 - magnitude).clamp(0, 4) as usize;

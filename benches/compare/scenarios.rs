@@ -22,6 +22,12 @@ pub struct Settings {
     pub memory_runs: usize,
     pub targets: usize,
     pub fanout_runs: usize,
+    /// Rounds of the reuse scenario's batch measurements.
+    pub reuse_rounds: usize,
+    pub reuse_sequential: usize,
+    pub reuse_concurrent: usize,
+    pub reuse_idle: usize,
+    pub reuse_fanout: usize,
 }
 
 impl Settings {
@@ -37,6 +43,11 @@ impl Settings {
             memory_runs: 3,
             targets: 100,
             fanout_runs: 3,
+            reuse_rounds: 3,
+            reuse_sequential: 100,
+            reuse_concurrent: 20,
+            reuse_idle: 50,
+            reuse_fanout: 50,
         }
     }
 
@@ -52,6 +63,11 @@ impl Settings {
             memory_runs: 1,
             targets: 5,
             fanout_runs: 1,
+            reuse_rounds: 1,
+            reuse_sequential: 3,
+            reuse_concurrent: 3,
+            reuse_idle: 3,
+            reuse_fanout: 3,
         }
     }
 }
@@ -336,6 +352,25 @@ pub fn judge(report: &mut Report, settings: &Settings) {
         ("concurrent", &format!("server peak: {sesh}")),
         |mib| mib < 200.0,
     );
+    for kind in ["sesh serve", "sshd"] {
+        let via = |mux: &str| ("reuse", format!("true via master: {mux} -> {kind}"));
+        let (sesh_row, ssh_row) = (via("sesh exec --reuse"), via("ssh ControlMaster"));
+        report.ratio(
+            &format!("reuse, {kind}: sesh via master / ssh via ControlMaster <= 0.5"),
+            (sesh_row.0, &sesh_row.1),
+            (ssh_row.0, &ssh_row.1),
+            |r| r <= 0.5,
+        );
+        report.difference(
+            &format!("reuse, {kind}: first call - direct call <= 3 ms"),
+            (
+                "reuse",
+                &format!("first call (starts the master): sesh exec --reuse -> {kind}"),
+            ),
+            ("reuse", &format!("direct call: sesh exec -> {kind}")),
+            |ms| ms <= 3.0,
+        );
+    }
     report.value(
         "sesh serve memory per idle connection < 256 KiB",
         ("memory", "sesh serve per idle connection"),

@@ -31,7 +31,7 @@ pub fn default_identities(home: &Path) -> Vec<PathBuf> {
 
 /// Which ssh-agent to ask (IdentityAgent) and which of its keys to offer
 /// (IdentitiesOnly).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AgentUse {
     pub socket: AgentSocket,
     /// Offer only agent keys whose public half is that of an identity file.
@@ -39,7 +39,7 @@ pub struct AgentUse {
 }
 
 /// Where the agent listens.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AgentSocket {
     /// `SSH_AUTH_SOCK` (the default).
     #[default]

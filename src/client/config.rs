@@ -15,6 +15,8 @@ pub enum Plan {
     Many(Vec<(String, ExecConfig)>, FanoutOptions),
     /// `-G`: the effective configuration's lines, to print.
     Show(Vec<String>),
+    /// `-O`: talk to the target's mux master.
+    Control(super::mux::Control, Box<ExecConfig>),
 }
 
 impl Plan {
@@ -38,6 +40,18 @@ impl Plan {
             if args.show_config {
                 return Ok(Plan::Show(resolver.show(target)?));
             }
+            if let Some(op) = args.control {
+                if !command.is_empty() {
+                    return Err("-O takes a target and no command".into());
+                }
+                let mut config = ExecConfig::from_args(args, &resolver, target, command, true)?;
+                config.reuse.get_or_insert(super::mux::Reuse {
+                    master: super::mux::Master::No,
+                    persist: super::mux::Persist::No,
+                    path: None,
+                });
+                return Ok(Plan::Control(op, Box::new(config)));
+            }
             // `TARGET -- COMMAND`: clap keeps a `--` that follows the first
             // word of a trailing argument list; it separates, it is no word.
             let command = match command.split_first() {
@@ -55,6 +69,9 @@ impl Plan {
         }
         if labels.is_empty() {
             return Err("the host list is empty".into());
+        }
+        if args.control.is_some() {
+            return Err("-O is for one host".into());
         }
         if args.status_json.is_some() {
             return Err("--status-json is for one host; with many use --json or --output-dir".into());
@@ -141,6 +158,11 @@ impl ExecConfig {
             kill_after: args.kill_after,
             status_json: args.status_json.clone(),
             verbose: args.verbosity.verbose > 0,
+            // `--reuse` was typed, so it wins over ControlMaster & co.
+            reuse: match args.reuse {
+                Some(persist) => Some(super::mux::Reuse::shorthand(persist)),
+                None => super::mux::Reuse::from_config(&options),
+            },
         })
     }
 }

@@ -16,8 +16,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Keepalive interval when nothing says otherwise.
 pub const KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// Everything needed to reach one host and log in.
-#[derive(Debug, Clone)]
+/// Everything needed to reach one host and log in. Serialisable: a mux
+/// master gets it from the caller that starts it, and its key is derived
+/// from it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Destination {
     /// The host as the user named it: fan-out prefixes and status records.
     pub label: String,
@@ -40,12 +42,14 @@ pub struct Destination {
     /// Unanswered keepalives that end the connection (ServerAliveCountMax).
     pub keepalive_max: usize,
     /// A run's shared jump-host connections (fan-out sets it); `None`:
-    /// this connection makes its own hops.
+    /// this connection makes its own hops. Not sent to a mux master,
+    /// which makes its own.
+    #[serde(skip)]
     pub hops: Option<Hops>,
 }
 
 /// How the byte stream that carries the SSH connection is opened.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Route {
     /// A TCP connection to the target's host and port.
     Tcp,

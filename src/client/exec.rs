@@ -45,15 +45,30 @@ pub async fn run(
         },
         _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
     };
-    let ending = match Session::start(config, &connection).await {
-        Ok(session) => session.run(config, io, signals, hang_up).await,
-        Err(why) => Ending::Failed(why),
+    let ending = match connection.channel_open_session().await {
+        Ok(channel) => run_on(channel, config, io, signals, hang_up).await,
+        Err(e) => Ending::Failed(format!("could not start the remote command: {e}")),
     };
     let ending = connection.blame_route(ending).await;
     let _ = connection
         .disconnect(russh::Disconnect::ByApplication, "", "en")
         .await;
     ending
+}
+
+/// Runs the configured command on `channel`, a session channel already
+/// open: the part of [`run`] a mux master shares between its passengers.
+pub async fn run_on(
+    channel: russh::Channel<Msg>,
+    config: &ExecConfig,
+    io: SessionIo,
+    signals: mpsc::UnboundedReceiver<i32>,
+    hang_up: CancellationToken,
+) -> Ending {
+    match Session::start(config, channel).await {
+        Ok(session) => session.run(config, io, signals, hang_up).await,
+        Err(why) => Ending::Failed(why),
+    }
 }
 
 /// A running remote command.
@@ -66,9 +81,8 @@ struct Session {
 }
 
 impl Session {
-    async fn start(config: &ExecConfig, connection: &super::Connection) -> Result<Self, String> {
+    async fn start(config: &ExecConfig, channel: russh::Channel<Msg>) -> Result<Self, String> {
         let failed = |e: russh::Error| format!("could not start the remote command: {e}");
-        let channel = connection.channel_open_session().await.map_err(failed)?;
         for (name, value) in &config.env {
             channel
                 .set_env(false, name.as_str(), value.as_str())

@@ -18,7 +18,7 @@ use crate::keys::fingerprint;
 use crate::keys::known_hosts::{self, KnownHosts, Verdict};
 
 /// How host keys are trusted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Policy {
     /// Known hosts only.
     Strict { known_hosts: PathBuf },
@@ -32,7 +32,7 @@ pub enum Policy {
 
 /// The known_hosts files of one destination and what to do with a host
 /// none of them knows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct KnownHostsFiles {
     /// UserKnownHostsFile, in order: new keys go to the first.
     pub user: Vec<PathBuf>,
@@ -46,7 +46,7 @@ pub struct KnownHostsFiles {
 }
 
 /// A host no file knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Unknown {
     /// StrictHostKeyChecking yes/ask: refused with the fix.
     Refuse,

@@ -71,19 +71,26 @@ pub struct LocalOutput {
 
 impl LocalOutput {
     pub fn start() -> Self {
+        // Straight to fds 1 and 2, not through std's Stdout and Stderr:
+        // their locks would be held while a write blocks on a stalled
+        // reader, and then sesh's own messages (eprintln!, the final flush
+        // in main) would block too. Nothing else in a one-host run writes
+        // to stdout.
+        let out = raw_fd(libc::STDOUT_FILENO);
+        let err = raw_fd(libc::STDERR_FILENO);
+        Self::start_on(Box::new(out), Box::new(err))
+    }
+
+    /// The same over other writers: a mux master writes a passenger's
+    /// stdout and stderr, passed to it as fds. The writers are dropped
+    /// when every clone of the result is gone and the queue is written.
+    pub fn start_on(mut out: Box<dyn Write + Send>, mut err: Box<dyn Write + Send>) -> Self {
         let (jobs, mut rx) = mpsc::channel(WRITE_QUEUE);
         let stdout_broken = Arc::new(AtomicBool::new(false));
         let broken = stdout_broken.clone();
         std::thread::Builder::new()
             .name("stdout".into())
             .spawn(move || {
-                // Straight to fds 1 and 2, not through std's Stdout and
-                // Stderr: their locks would be held while a write blocks
-                // on a stalled reader, and then sesh's own messages
-                // (eprintln!, the final flush in main) would block too.
-                // Nothing else in a one-host run writes to stdout.
-                let mut out = raw_fd(libc::STDOUT_FILENO);
-                let mut err = raw_fd(libc::STDERR_FILENO);
                 while let Some(job) = rx.blocking_recv() {
                     match job {
                         Job::Write(Stream::Stdout, data) => {
@@ -147,9 +154,24 @@ impl LocalOutput {
 }
 
 /// A file for an fd the process keeps open; never closed by dropping it.
-fn raw_fd(fd: std::os::fd::RawFd) -> std::mem::ManuallyDrop<std::fs::File> {
+fn raw_fd(fd: std::os::fd::RawFd) -> KeptFd {
     use std::os::fd::FromRawFd;
     // SAFETY: fds 1 and 2 stay open for the life of the process, and
     // ManuallyDrop keeps this File from closing them.
-    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) })
+    KeptFd(std::mem::ManuallyDrop::new(unsafe {
+        std::fs::File::from_raw_fd(fd)
+    }))
+}
+
+/// One of the process's own output fds, written without being owned.
+struct KeptFd(std::mem::ManuallyDrop<std::fs::File>);
+
+impl Write for KeptFd {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.write(data)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

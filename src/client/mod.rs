@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod host_key;
 pub mod hosts;
 mod local_io;
+pub mod mux;
 pub mod resolve;
 pub mod ssh_config;
 pub mod stdio;
@@ -38,6 +39,8 @@ pub struct ExecConfig {
     pub kill_after: Duration,
     pub status_json: Option<PathBuf>,
     pub verbose: bool,
+    /// Run through a shared master connection (`--reuse`, ControlMaster).
+    pub reuse: Option<mux::Reuse>,
 }
 
 /// Runs `sesh exec` to the end: the command, the stderr line and the JSON
@@ -45,9 +48,18 @@ pub struct ExecConfig {
 pub async fn execute(config: &ExecConfig) -> u8 {
     let started = std::time::Instant::now();
     let ending = match crate::os_signals::forwarded() {
-        Ok(signals) => {
-            let io = stdio::SessionIo::process(config.stdin);
-            exec::run(config, io, signals, tokio_util::sync::CancellationToken::new()).await
+        Ok(mut signals) => {
+            let reused = match &config.reuse {
+                Some(reuse) => mux::run(config, reuse, &mut signals).await,
+                None => None,
+            };
+            match reused {
+                Some(ending) => ending,
+                None => {
+                    let io = stdio::SessionIo::process(config.stdin);
+                    exec::run(config, io, signals, tokio_util::sync::CancellationToken::new()).await
+                }
+            }
         }
         Err(e) => crate::exit::Ending::Failed(format!("{e:#}")),
     };

@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// A parsed target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     pub user: String,
     pub host: String,

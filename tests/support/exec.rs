@@ -17,6 +17,10 @@ pub struct Remote {
     /// For the known_hosts tests.
     pub host: String,
     pub port: u16,
+    /// Options every command gets before the target (e.g. `--reuse`).
+    pub options: Vec<String>,
+    /// Environment every command gets (e.g. its own HOME and XDG_RUNTIME_DIR).
+    pub envs: Vec<(String, PathBuf)>,
 }
 
 impl Remote {
@@ -37,12 +41,21 @@ impl Remote {
             fingerprint,
             host: "127.0.0.1".to_string(),
             port: addr.port(),
+            options: Vec::new(),
+            envs: Vec::new(),
         }
+    }
+
+    fn base(&self) -> Command {
+        let mut command = sesh_exec();
+        command.args(&self.options);
+        command.envs(self.envs.iter().map(|(k, v)| (k, v)));
+        command
     }
 
     /// `sesh exec -i KEY --host-key FP <extra> TARGET --`, no agent.
     pub fn command(&self, extra: &[&str]) -> Command {
-        let mut command = sesh_exec();
+        let mut command = self.base();
         command
             .arg("-i")
             .arg(&self.identity)
@@ -53,7 +66,7 @@ impl Remote {
 
     /// `sesh exec -n --host-key FP -i IDENTITY TARGET COMMAND`: another key.
     pub fn command_as(&self, identity: &std::path::Path, remote_command: &str) -> Command {
-        let mut command = sesh_exec();
+        let mut command = self.base();
         command
             .args(["-n", "--host-key", &self.fingerprint])
             .arg("-i")

@@ -137,7 +137,7 @@ async fn run_host(
     fail_fast: bool,
 ) -> HostResult {
     let begun = Instant::now();
-    let ending = super::exec::run(&config, io, signals, hang_up.child_token()).await;
+    let ending = super::mux::run_host(&config, io, signals, hang_up.child_token()).await;
     let result = HostResult {
         ending: Some(ending),
         duration: begun.elapsed(),

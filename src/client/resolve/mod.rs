@@ -163,9 +163,8 @@ impl Resolver {
 
     /// A destination from resolved options: identities, host key trust,
     /// timers and the route. ControlMaster, ControlPath and ControlPersist
-    /// are resolved (and shown by -G) but not used yet: connection reuse
-    /// (`--reuse`) had not landed when this was written, and its settings
-    /// are to be filled from `options.control_*` here.
+    /// are what to run rather than where: `mux::Reuse::from_config` reads
+    /// them for each session (client/config.rs).
     fn build(
         &self,
         label: &str,

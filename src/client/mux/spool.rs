@@ -1,0 +1,189 @@
+//! Output on its way to a passenger's stdout or stderr, never pushing back
+//! on the channel: russh grants window as data arrives and a full channel
+//! queue stalls the whole connection (MULTIPLEX.md 4.6), so one caller
+//! whose reader is slow must not hold up the other sessions of its
+//! master. Writes go into memory up to [`MEMORY`], then into an unlinked
+//! temp file, and a thread drains them to the fd in order.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// Bytes kept in memory per stream before spilling to disk.
+const MEMORY: usize = 8 << 20;
+/// Bytes read back from the spill file at a time.
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Default)]
+struct State {
+    memory: VecDeque<Vec<u8>>,
+    in_memory: usize,
+    /// Spilled bytes and how far they have been read back.
+    file: Option<(File, u64, u64)>,
+    /// No more writes: drain and stop.
+    closed: bool,
+    /// The fd refused a write (its reader is gone).
+    broken: bool,
+    /// Everything written so far reached the fd (or the fd broke).
+    drained: bool,
+}
+
+/// The writing side (for `LocalOutput`); never blocks on the fd.
+pub struct Spool {
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+/// The draining side's handle: close, and wait until drained.
+#[derive(Clone)]
+pub struct Drain {
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+/// A spool over `sink`, drained by its own thread; the thread ends (and
+/// drops `sink`) once the spool is closed and empty, or the sink broke.
+pub fn spool(mut sink: impl Write + Send + 'static) -> std::io::Result<(Spool, Drain)> {
+    let shared = Arc::new((Mutex::new(State::default()), Condvar::new()));
+    let drainer = shared.clone();
+    std::thread::Builder::new()
+        .name("mux-out".into())
+        .spawn(move || {
+            while let Some(chunk) = next_chunk(&drainer) {
+                if sink.write_all(&chunk).is_err() {
+                    let (lock, ready) = &*drainer;
+                    let mut state = lock.lock().expect("spool lock");
+                    state.broken = true;
+                    state.drained = true;
+                    ready.notify_all();
+                    return;
+                }
+            }
+        })?;
+    Ok((
+        Spool {
+            shared: shared.clone(),
+        },
+        Drain { shared },
+    ))
+}
+
+/// The oldest bytes not yet written; `None` when closed and empty.
+fn next_chunk(shared: &(Mutex<State>, Condvar)) -> Option<Vec<u8>> {
+    let (lock, ready) = shared;
+    let mut state = lock.lock().expect("spool lock");
+    loop {
+        if let Some(chunk) = state.memory.pop_front() {
+            state.in_memory -= chunk.len();
+            return Some(chunk);
+        }
+        if let Some((file, written, read)) = &mut state.file {
+            if *read < *written {
+                let mut chunk = vec![0; CHUNK.min((*written - *read) as usize)];
+                let ok = file
+                    .seek(SeekFrom::Start(*read))
+                    .and_then(|_| file.read_exact(&mut chunk));
+                *read += chunk.len() as u64;
+                if ok.is_ok() {
+                    return Some(chunk);
+                }
+            }
+            // All read back: new writes may use memory again.
+            state.file = None;
+            continue;
+        }
+        state.drained = true;
+        ready.notify_all();
+        if state.closed {
+            return None;
+        }
+        state = ready.wait(state).expect("spool lock");
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let (lock, ready) = &*self.shared;
+        let mut state = lock.lock().expect("spool lock");
+        if state.broken {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        state.drained = false;
+        if state.file.is_none() && state.in_memory + data.len() <= MEMORY {
+            state.in_memory += data.len();
+            state.memory.push_back(data.to_vec());
+        } else {
+            if state.file.is_none() {
+                state.file = Some((tempfile::tempfile()?, 0, 0));
+            }
+            let (file, written, _) = state.file.as_mut().expect("just made");
+            file.seek(SeekFrom::Start(*written))?;
+            file.write_all(data)?;
+            *written += data.len() as u64;
+        }
+        ready.notify_all();
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let (lock, ready) = &*self.shared;
+        lock.lock().expect("spool lock").closed = true;
+        ready.notify_all();
+    }
+}
+
+impl Drain {
+    /// Blocks until everything written so far reached the fd; whether the
+    /// fd broke instead. For a blocking-pool thread.
+    pub fn wait(&self) -> bool {
+        let (lock, ready) = &*self.shared;
+        let mut state = lock.lock().expect("spool lock");
+        while !state.drained {
+            state = ready.wait(state).expect("spool lock");
+        }
+        state.broken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that takes bytes slowly.
+    struct Slow(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Slow {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            std::thread::sleep(std::time::Duration::from_micros(50));
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// 20 MiB into a slow sink: the writes never wait, memory and the
+    /// spill file keep the order, and every byte arrives.
+    #[test]
+    fn spills_in_order() {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (mut spool, drain) = spool(Slow(got.clone())).unwrap();
+        let mut sent = Vec::new();
+        let begun = std::time::Instant::now();
+        for i in 0..320u32 {
+            let chunk: Vec<u8> = (0..65536u32).map(|j| (i * 7 + j) as u8).collect();
+            spool.write_all(&chunk).unwrap();
+            sent.extend_from_slice(&chunk);
+        }
+        let took = begun.elapsed();
+        assert!(!drain.wait());
+        assert!(got.lock().unwrap().as_slice() == sent.as_slice());
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    }
+}
