@@ -207,6 +207,8 @@ mod tests {
             host_keys: Policy::Pin("SHA256:x".into()),
             connect_timeout: CONNECT_TIMEOUT,
             keepalive: None,
+            keepalive_max: 3,
+            agent: Default::default(),
             hops: None,
         }
     }
