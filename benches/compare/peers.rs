@@ -212,6 +212,9 @@ fn start_serve(sesh: &Path, dir: &Path, max_connections: usize) -> Result<Server
         .arg("--authorized-keys")
         .arg(dir.join("authorized_keys"))
         .args(["--max-connections", &max_connections.to_string()])
+        // The private sshd below has MaxSessions 100: the same limit here,
+        // or OpenSSH mux callers past 10 fall back to fresh logins.
+        .args(["--max-sessions", "100"])
         .stdin(Stdio::null())
         .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?)
         .spawn()
