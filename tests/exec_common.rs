@@ -207,33 +207,18 @@ pub fn wrong_key_refused(remote: &Remote) {
 /// Authentication through a real ssh-agent holding the key (no -i).
 pub fn agent_authentication(remote: &Remote) {
     let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("agent.sock");
-    let mut agent = std::process::Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        crate::support::wait_for(Duration::from_secs(10), || socket.exists()),
-        "ssh-agent did not start"
-    );
-    let added = std::process::Command::new("ssh-add")
-        .arg(&remote.identity)
-        .env("SSH_AUTH_SOCK", &socket)
-        .output()
-        .unwrap();
-    assert!(added.status.success(), "{}", describe(&added));
+    let agent = crate::support::agent::Agent::start(dir.path());
+    agent.add(&remote.identity);
     let mut command = sesh_exec();
-    command.env("SSH_AUTH_SOCK", &socket).env("HOME", dir.path());
+    command
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .env("HOME", dir.path());
     command
         .args(["-n", "--host-key", &remote.fingerprint])
         .arg(&remote.target)
         .arg("echo via-agent");
     let output = run_with_input(command, b"");
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     assert_eq!(output.stdout, b"via-agent\n", "{}", describe(&output));
 }
 

@@ -3,10 +3,8 @@
 //! IdentityAgent (a socket path, `none`), IdentitiesOnly, RequestTTY and
 //! CertificateFile.
 
-use std::process::{Child, Stdio};
-use std::time::Duration;
-
 use crate::exec_config::{Home, local_user, run, stdout};
+use crate::support::agent::Agent;
 use crate::support::{Server, describe};
 
 /// A block for `box` reaching `server`, pinned to its key, with `extra`.
@@ -45,29 +43,6 @@ fn send_env_and_set_env() {
     assert_eq!(stdout(&output), "local-a typed unset\n", "{}", describe(&output));
 }
 
-/// An ssh-agent holding `key` on a socket in `dir`.
-fn agent(dir: &std::path::Path, key: &std::path::Path) -> (Child, std::path::PathBuf) {
-    let socket = dir.join("agent.sock");
-    let child = std::process::Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        crate::support::wait_for(Duration::from_secs(10), || socket.exists()),
-        "ssh-agent did not start"
-    );
-    let added = std::process::Command::new("ssh-add")
-        .arg(key)
-        .env("SSH_AUTH_SOCK", &socket)
-        .output()
-        .unwrap();
-    assert!(added.status.success(), "{}", describe(&added));
-    (child, socket)
-}
-
 /// IdentityAgent names the agent (no SSH_AUTH_SOCK is set): its key logs
 /// in; `IdentityAgent none` uses none; with IdentitiesOnly and only a key
 /// the server refuses as IdentityFile, the agent's other key is not offered.
@@ -75,7 +50,9 @@ fn agent(dir: &std::path::Path, key: &std::path::Path) -> (Child, std::path::Pat
 fn identity_agent_and_identities_only() {
     let server = Server::start_sh(&[]);
     let home = Home::with_config("");
-    let (mut child, socket) = agent(home.dir.path(), &server.keys.identity());
+    let agent = Agent::start(home.dir.path());
+    agent.add(&server.keys.identity());
+    let socket = agent.socket.clone();
     let stranger = server.keys.stranger();
     let cases = [
         (format!("  IdentityAgent {}\n", socket.display()), 0),
@@ -106,8 +83,7 @@ fn identity_agent_and_identities_only() {
         let output = run(command);
         outputs.push((extra.clone(), *code, output));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(agent);
     for (extra, code, output) in outputs {
         assert_eq!(output.status.code(), Some(code), "{extra}: {}", describe(&output));
     }

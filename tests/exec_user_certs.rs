@@ -4,13 +4,13 @@
 //! give exit 255 and one line naming what was offered.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
 
+use crate::support::agent::Agent;
 use crate::support::certs::{Ca, user_name};
 use crate::support::exec::sesh_exec;
 use crate::support::sshd::Sshd;
-use crate::support::{describe, run_with_input, wait_for};
+use crate::support::{describe, run_with_input};
 
 /// An sshd trusting user certificates from `ca`.
 fn sshd_trusting(ca: &Ca) -> Sshd {
@@ -95,47 +95,6 @@ fn certificate_files() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let key = if ours { &ca } else { &other }.user_key(dir.path(), id, "ed25519", &args);
         refused(&exec_with(&sshd, dir.path(), &key), id, why);
-    }
-}
-
-/// A private ssh-agent on a socket in `dir`, stopped (by pid) on drop.
-struct Agent {
-    child: std::process::Child,
-    socket: std::path::PathBuf,
-}
-
-impl Agent {
-    fn start(dir: &Path) -> Self {
-        let socket = dir.join("agent.sock");
-        let child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        assert!(
-            wait_for(Duration::from_secs(10), || socket.exists()),
-            "ssh-agent did not start"
-        );
-        Self { child, socket }
-    }
-
-    /// `ssh-add KEY`, which loads `KEY-cert.pub` with it.
-    fn add(&self, key: &Path) {
-        let added = Command::new("ssh-add")
-            .arg(key)
-            .env("SSH_AUTH_SOCK", &self.socket)
-            .output()
-            .unwrap();
-        assert!(added.status.success(), "{}", describe(&added));
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,6 +1,7 @@
 //! Test peers: the real `sesh` binary started on a free loopback port, the
 //! real OpenSSH client, and a russh client for what `ssh` cannot show.
 
+pub mod agent;
 pub mod certs;
 pub mod client;
 pub mod exec;
