@@ -36,22 +36,31 @@ pub fn stdin_chunks() -> mpsc::Receiver<Bytes> {
         .name("stdin".into())
         .spawn(move || {
             let mut stdin = std::io::stdin().lock();
-            loop {
-                let mut buf = BytesMut::zeroed(READ_SIZE);
-                let n = match stdin.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => return,
-                };
-                buf.truncate(n);
-                if tx.blocking_send(buf.freeze()).is_err() {
+            while let Some(chunk) = read_chunk(&mut stdin, READ_SIZE) {
+                if tx.blocking_send(chunk).is_err() {
                     return;
                 }
             }
         })
         .expect("a thread for stdin");
     rx
+}
+
+/// One read of at most `size` bytes, retried when interrupted; `None` at
+/// end of file or on an error, which ends input the same way.
+pub fn read_chunk(reader: &mut impl Read, size: usize) -> Option<Bytes> {
+    let mut buf = BytesMut::zeroed(size);
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => {
+                buf.truncate(n);
+                return Some(buf.freeze());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
 }
 
 enum Job {

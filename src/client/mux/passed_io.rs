@@ -13,19 +13,19 @@
 //! only its own session.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use rustix::event::{PollFd, PollFlags};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::spool::{Drain, spool};
 
-use crate::client::local_io::LocalOutput;
+use crate::client::local_io::{LocalOutput, read_chunk};
 use crate::client::stdio::{Input, SessionIo, Sink, Stream};
 
 /// What a write to a pipe may be and still never block once poll said so.
@@ -173,15 +173,10 @@ fn read_chunks(mut passed: Passed) -> std::io::Result<mpsc::Receiver<Bytes>> {
                 if passed.wait(PollFlags::IN).is_err() {
                     return;
                 }
-                let mut buf = BytesMut::zeroed(READ_SIZE);
-                let n = match passed.file.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => return,
+                let Some(chunk) = read_chunk(&mut passed.file, READ_SIZE) else {
+                    return;
                 };
-                buf.truncate(n);
-                if tx.blocking_send(buf.freeze()).is_err() {
+                if tx.blocking_send(chunk).is_err() {
                     return;
                 }
             }
