@@ -9,9 +9,19 @@ use super::exec::Remote;
 use super::keygen;
 use super::sshd::Sshd;
 
-/// A bastion: a private sshd that allows TCP forwarding.
+/// A bastion: a private sshd that allows TCP forwarding, logging at
+/// DEBUG1 so its log names every `direct-tcpip` target ([`forwarded_to`]).
 pub fn bastion() -> Sshd {
-    Sshd::start_with("AllowTcpForwarding yes")
+    Sshd::start_with("AllowTcpForwarding yes\nLogLevel DEBUG1")
+}
+
+/// Whether `bastion` opened a `direct-tcpip` channel to 127.0.0.1:`port`.
+pub fn forwarded_to(bastion: &Sshd, port: u16) -> bool {
+    let target = format!("target 127.0.0.1 port {port}");
+    bastion
+        .log()
+        .lines()
+        .any(|line| line.contains("server_request_direct_tcpip") && line.ends_with(&target))
 }
 
 /// A HOME for sesh: `.ssh/id_ed25519`, admitted by every bastion given, and

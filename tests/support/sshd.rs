@@ -45,12 +45,14 @@ impl Sshd {
         }
         let port = free_port();
         let config = dir.join("sshd_config");
+        // The first value of a keyword wins in sshd_config: `extra` may set
+        // its own LogLevel.
         std::fs::write(
             &config,
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-                 PermitRootLogin yes\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\n{extra}\n",
+                 PermitRootLogin yes\nAcceptEnv LANG LC_*\n{extra}\nLogLevel VERBOSE\n",
                 host_key.display(),
                 keys.authorized_keys().display(),
                 dir.join("sshd.pid").display()
