@@ -18,9 +18,9 @@
 
 mod measure;
 mod peers;
+mod relay;
 mod report;
 mod reuse;
-mod relay;
 mod scenarios;
 mod wan;
 

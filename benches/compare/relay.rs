@@ -61,15 +61,7 @@ impl Relay {
                 if let Some(log) = &log {
                     log.lock().expect("trace lock").clear();
                 }
-                let (log, accepted) = (log.clone(), Instant::now());
-                std::thread::spawn(move || {
-                    // The server accepts when the client's SYN would have
-                    // reached it; see `open`.
-                    std::thread::sleep(one_way);
-                    if let Ok(server) = TcpStream::connect(("127.0.0.1", target)) {
-                        let _ = open(client, server, one_way, accepted, log);
-                    }
-                });
+                let _ = open(client, target, one_way, log.clone());
             }
         });
         Ok(Self { port, stop, trace })
@@ -95,72 +87,121 @@ impl Drop for Relay {
 /// Starts both directions of one relayed connection. The kernel has
 /// completed the client's TCP handshake with the relay at once, so a real
 /// path's first round trip (SYN, SYN-ACK) is not in any figure; from the
-/// client's first byte on, timing is a real path's: the server accepted one
-/// way after the client connected, and its first bytes (the banner) reach
-/// the client one round trip after the client could send.
+/// client's first byte on, timing is a real path's: the server accepts one
+/// way after the client connected (when its SYN would have arrived), the
+/// client's first bytes arrive then too, and the server's first bytes (its
+/// banner) reach the client one round trip after the client could send.
 fn open(
     client: TcpStream,
-    server: TcpStream,
+    target: u16,
     one_way: Duration,
-    start: Instant,
     log: Option<Arc<Mutex<Vec<Chunk>>>>,
 ) -> std::io::Result<()> {
     // The delay is the relay's only cost: no Nagle on either side.
     client.set_nodelay(true)?;
-    server.set_nodelay(true)?;
-    let (client2, server2) = (client.try_clone()?, server.try_clone()?);
-    pipe(client, server, one_way, Direction::Up, start, log.clone());
-    pipe(server2, client2, one_way, Direction::Down, start, log);
+    let start = Instant::now();
+    let (up, up_due) = mpsc::channel::<Due>();
+    let (up_pool, up_free) = mpsc::channel::<Vec<u8>>();
+    let client_reader = client.try_clone()?;
+    let tap = Tap {
+        start,
+        direction: Direction::Up,
+        log: log.clone(),
+    };
+    std::thread::spawn(move || read(client_reader, one_way, up, up_free, tap));
+    std::thread::spawn(move || {
+        std::thread::sleep(one_way);
+        let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        };
+        let _ = server.set_nodelay(true);
+        let (Ok(server_writer), Ok(client_end)) = (server.try_clone(), client.try_clone()) else {
+            return;
+        };
+        std::thread::spawn(move || write(server_writer, up_due, up_pool, client_end));
+        let (down, down_due) = mpsc::channel::<Due>();
+        let (down_pool, down_free) = mpsc::channel::<Vec<u8>>();
+        let server_end = server.try_clone();
+        let tap = Tap {
+            start,
+            direction: Direction::Down,
+            log,
+        };
+        std::thread::spawn(move || read(server, one_way, down, down_free, tap));
+        if let Ok(server_end) = server_end {
+            write(client, down_due, down_pool, server_end);
+        }
+    });
     Ok(())
 }
 
-/// What a reader hands its writer: bytes due at an instant (empty: EOF).
-type Due = (Instant, Vec<u8>);
-
-/// `from` -> `to`, each chunk written `one_way` after it was read.
-fn pipe(
-    mut from: TcpStream,
-    mut to: TcpStream,
-    one_way: Duration,
-    direction: Direction,
+/// Where a reader logs its chunks, when tracing.
+struct Tap {
     start: Instant,
+    direction: Direction,
     log: Option<Arc<Mutex<Vec<Chunk>>>>,
+}
+
+/// What a reader hands its writer: a buffer and how much of it is data,
+/// due at an instant (no data: EOF).
+type Due = (Instant, Vec<u8>, usize);
+
+/// The size of one read. The buffers go back to the reader once written:
+/// allocating (and faulting in) fresh ones per read would cap the relay
+/// at a few hundred MB/s.
+const CHUNK: usize = 256 * 1024;
+
+/// How early a chunk may leave: at most 0.2 ms of a one-way delay.
+const SLACK: Duration = Duration::from_micros(200);
+
+/// Reads `from` until its end, handing each chunk on due `one_way` later.
+fn read(
+    mut from: TcpStream,
+    one_way: Duration,
+    due: mpsc::Sender<Due>,
+    free: mpsc::Receiver<Vec<u8>>,
+    tap: Tap,
 ) {
-    let (send, receive) = mpsc::channel::<Due>();
-    let reader_end = from.try_clone();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = from.read(&mut buf).unwrap_or(0);
-            let now = Instant::now();
-            if let (Some(log), 1..) = (&log, n) {
-                let at = now - start;
-                log.lock()
-                    .expect("trace lock")
-                    .push(Chunk { at, direction, bytes: n });
-            }
-            if send.send((now + one_way, buf[..n].to_vec())).is_err() || n == 0 {
-                break;
-            }
+    loop {
+        let mut buf = free.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+        let n = from.read(&mut buf).unwrap_or(0);
+        let now = Instant::now();
+        if let (Some(log), 1..) = (&tap.log, n) {
+            let at = now - tap.start;
+            let direction = tap.direction;
+            log.lock().expect("trace lock").push(Chunk {
+                at,
+                direction,
+                bytes: n,
+            });
         }
-    });
-    std::thread::spawn(move || {
-        for (due, bytes) in receive {
-            let wait = due.saturating_duration_since(Instant::now());
-            if !wait.is_zero() {
-                std::thread::sleep(wait);
-            }
-            if bytes.is_empty() {
-                let _ = to.shutdown(Shutdown::Write);
-                return;
-            }
-            if to.write_all(&bytes).is_err() {
-                break;
-            }
+        if due.send((now + one_way, buf, n)).is_err() || n == 0 {
+            break;
         }
-        // The far end is gone: stop reading what nobody can receive.
-        if let Ok(from) = reader_end {
-            let _ = from.shutdown(Shutdown::Read);
+    }
+}
+
+/// Writes each chunk to `to` when it is due; at the end, stops the reader
+/// of the other side (`from`) when `to` is gone.
+fn write(mut to: TcpStream, due: mpsc::Receiver<Due>, free: mpsc::Sender<Vec<u8>>, from: TcpStream) {
+    for (at, buf, n) in due {
+        // A sleep costs the timer's slack (50 us or more) on top: sleeping
+        // for every chunk of a stream would cap the relay there. A chunk
+        // due within SLACK goes out at once, that little early.
+        let wait = at.saturating_duration_since(Instant::now());
+        if wait > SLACK {
+            std::thread::sleep(wait);
         }
-    });
+        if n == 0 {
+            let _ = to.shutdown(Shutdown::Write);
+            return;
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        let _ = free.send(buf);
+    }
+    // The far end is gone: stop reading what nobody can receive.
+    let _ = from.shutdown(Shutdown::Read);
 }

@@ -68,13 +68,14 @@ pub fn wan(peers: &Peers, settings: &Settings, report: &mut Report) -> Result<()
     let wan = &settings.wan;
     for &rtt in &wan.rtts {
         let one_way = Duration::from_micros(rtt * 500);
-        let raw = raw_rate(one_way, wan.raw_bytes)?;
-        report.rows.push(Row::new(
-            "wan",
-            format!("{rtt} ms RTT, relay alone: raw TCP"),
-            "MB/s",
-            vec![raw],
-        ));
+        let (direct, relayed) = (
+            raw_rate(None, wan.raw_bytes)?,
+            raw_rate(Some(one_way), wan.raw_bytes)?,
+        );
+        for (what, rate) in [("loopback alone", direct), ("relay alone", relayed)] {
+            let what = format!("{rtt} ms RTT, {what}: raw TCP {}", size(wan.raw_bytes));
+            report.rows.push(Row::new("wan", what, "MB/s", vec![rate]));
+        }
         let serve = Relay::start(peers.serve.port, one_way, wan.trace)?;
         let sshd = Relay::start(peers.sshd.port, one_way, wan.trace)?;
         peers.trust(serve.port, ServerKind::SeshServe)?;
@@ -153,8 +154,9 @@ fn upload(peers: &Peers, pair: Pair, port: u16, bytes: u64) -> Result<f64, Strin
 }
 
 /// `bytes` through a relay with `one_way` delay to a plain TCP sink: the
-/// relay's own rate (MB/s), from the first byte sent to the last received.
-fn raw_rate(one_way: Duration, bytes: u64) -> Result<f64, String> {
+/// relay's own rate (MB/s), from the first byte sent to the last received;
+/// with `None`, straight to the sink (loopback's own rate, for scale).
+fn raw_rate(one_way: Option<Duration>, bytes: u64) -> Result<f64, String> {
     let sink = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("sink: {e}"))?;
     let sink_port = sink.local_addr().map_err(|e| e.to_string())?.port();
     let counter = std::thread::spawn(move || {
@@ -168,8 +170,12 @@ fn raw_rate(one_way: Duration, bytes: u64) -> Result<f64, String> {
             }
         }
     });
-    let relay = Relay::start(sink_port, one_way, false)?;
-    let mut socket = TcpStream::connect(("127.0.0.1", relay.port)).map_err(|e| format!("relay: {e}"))?;
+    let relay = match one_way {
+        Some(one_way) => Some(Relay::start(sink_port, one_way, false)?),
+        None => None,
+    };
+    let port = relay.as_ref().map_or(sink_port, |relay| relay.port);
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("relay: {e}"))?;
     let start = Instant::now();
     let block = vec![0u8; 256 * 1024];
     let mut left = bytes;
@@ -212,7 +218,10 @@ fn print_trace(pair: Pair, rtt: u64, relay: &Relay) {
             },
             at.as_secs_f64() * 1000.0 / rtt as f64,
         );
-        println!("  {:>8.1} ms ({rtts:>4.1} RTT)  {arrow}  {bytes:>6} B in {reads} reads", ms(at));
+        println!(
+            "  {:>8.1} ms ({rtts:>4.1} RTT)  {arrow}  {bytes:>6} B in {reads} reads",
+            ms(at)
+        );
     }
 }
 
