@@ -3,9 +3,10 @@
 //! sshd and the crossed pairs. Prints a table of medians (with min and
 //! max) and the targets as ratios, and writes the same as JSON.
 //!
-//! `cargo bench --bench compare` runs it in full (several minutes, release
-//! build). Without `--bench` on its command line, as `cargo test` runs it,
-//! it does everything in a tiny mode of a few seconds so it cannot rot.
+//! `cargo bench --bench compare` runs it in full (about 13 minutes, 7 of
+//! them the WAN section; release build). Without `--bench` on its command
+//! line, as `cargo test` runs it, it does everything in a tiny mode of a
+//! few seconds so it cannot rot.
 //! Options: `--tiny` (tiny even under cargo bench), `--json PATH`,
 //! `--only memory,latency,throughput,concurrency,fan-out,reuse,wan`.
 //! The WAN section (`wan`, through a delay relay) takes its own:

@@ -90,26 +90,32 @@ pub fn wan(peers: &Peers, settings: &Settings, report: &mut Report) -> Result<()
                 print_trace(*pair, rtt, relay(pair));
             }
         }
-        let mut figures: Vec<Figures> = wan.pairs.iter().map(|_| Figures::default()).collect();
-        // Contenders alternate inside every round, as in the other scenarios.
-        for round in 0..wan.runs.max(wan.latency_runs) {
-            for (pair, figures) in wan.pairs.iter().zip(&mut figures) {
-                let port = relay(pair).port;
-                if round < wan.latency_runs {
-                    let took = measure::run(peers.client_at(*pair, port, "true"))?;
-                    figures.true_ms.push(took.as_secs_f64() * 1000.0);
-                }
-                if round < wan.runs {
-                    figures.down.push(download(peers, *pair, port, wan.bytes)?);
-                    figures.up.push(upload(peers, *pair, port, wan.bytes)?);
-                }
-            }
-        }
+        let ports: Vec<u16> = wan.pairs.iter().map(|pair| relay(pair).port).collect();
+        let figures = rounds(peers, wan, &ports)?;
         for (pair, figures) in wan.pairs.iter().zip(figures) {
             rows(report, rtt, *pair, wan.bytes, figures);
         }
     }
     Ok(())
+}
+
+/// Every pair's runs, each pair reaching its server through `ports[i]`;
+/// the contenders alternate inside every round, as in the other scenarios.
+fn rounds(peers: &Peers, wan: &WanSettings, ports: &[u16]) -> Result<Vec<Figures>, String> {
+    let mut figures: Vec<Figures> = wan.pairs.iter().map(|_| Figures::default()).collect();
+    for round in 0..wan.runs.max(wan.latency_runs) {
+        for ((pair, figures), port) in wan.pairs.iter().zip(&mut figures).zip(ports) {
+            if round < wan.latency_runs {
+                let took = measure::run(peers.client_at(*pair, *port, "true"))?;
+                figures.true_ms.push(took.as_secs_f64() * 1000.0);
+            }
+            if round < wan.runs {
+                figures.down.push(download(peers, *pair, *port, wan.bytes)?);
+                figures.up.push(upload(peers, *pair, *port, wan.bytes)?);
+            }
+        }
+    }
+    Ok(figures)
 }
 
 fn rows(report: &mut Report, rtt: u64, pair: Pair, bytes: u64, figures: Figures) {
