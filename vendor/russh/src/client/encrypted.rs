@@ -1100,10 +1100,7 @@ impl Session {
         if let Some(ref mut enc) = self.common.encrypted {
             is_waiting = match enc.state {
                 EncryptedState::WaitingAuthRequest(_) => true,
-                EncryptedState::WaitingAuthServiceRequest {
-                    accepted,
-                    ref mut sent,
-                } => {
+                EncryptedState::WaitingAuthServiceRequest { ref mut sent, .. } => {
                     debug!("sending ssh-userauth service requset");
                     if !*sent {
                         self.common.packet_writer.write_packet(|w| {
@@ -1115,10 +1112,9 @@ impl Session {
                     }
                     // sesh: the first auth request follows the service
                     // request at once (RFC 4253 section 10 does not ask the
-                    // client to wait for SERVICE_ACCEPT; sshd, Dropbear and
-                    // russh's server read the two in order): one round trip
-                    // less. The SERVICE_ACCEPT is read in WaitingAuthRequest.
-                    let _ = accepted;
+                    // client to wait for SERVICE_ACCEPT; a server reads the
+                    // two in order, as sshd and russh's server do): one round
+                    // trip less. SERVICE_ACCEPT is read in WaitingAuthRequest.
                     true
                 }
                 EncryptedState::InitCompression | EncryptedState::Authenticated => false,
