@@ -11,6 +11,7 @@
 //! always stops when told to.
 
 mod pending;
+pub mod pty;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use super::stdio::{Delivery, Input, SessionIo, Sink, Stream};
 use super::{ExecConfig, terminal};
 use crate::exit::Ending;
 use pending::{Pending, Request};
+use pty::{Pty, PtyRequest};
 use tokio_util::sync::CancellationToken;
 
 /// How long the server has to close after KILL before sesh closes itself.
@@ -45,8 +47,9 @@ pub async fn run(
         },
         _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
     };
+    let pty = config.pty.then(Pty::local);
     let ending = match connection.channel_open_session().await {
-        Ok(channel) => run_on(channel, config, io, signals, hang_up).await,
+        Ok(channel) => run_on(channel, config, io, signals, hang_up, pty).await,
         Err(e) => Ending::Failed(format!("could not start the remote command: {e}")),
     };
     let ending = connection.blame_route(ending).await;
@@ -57,16 +60,18 @@ pub async fn run(
 }
 
 /// Runs the configured command on `channel`, a session channel already
-/// open: the part of [`run`] a mux master shares between its passengers.
+/// open, in `pty` when there is one: the part of [`run`] a mux master
+/// shares between its passengers.
 pub async fn run_on(
     channel: russh::Channel<Msg>,
     config: &ExecConfig,
     io: SessionIo,
     signals: mpsc::UnboundedReceiver<i32>,
     hang_up: CancellationToken,
+    pty: Option<Pty>,
 ) -> Ending {
-    match Session::start(config, channel).await {
-        Ok(session) => session.run(config, io, signals, hang_up).await,
+    match Session::start(config, channel, pty.as_ref()).await {
+        Ok(session) => session.run(config, io, signals, hang_up, pty).await,
         Err(why) => Ending::Failed(why),
     }
 }
@@ -81,7 +86,11 @@ struct Session {
 }
 
 impl Session {
-    async fn start(config: &ExecConfig, channel: russh::Channel<Msg>) -> Result<Self, String> {
+    async fn start(
+        config: &ExecConfig,
+        channel: russh::Channel<Msg>,
+        pty: Option<&Pty>,
+    ) -> Result<Self, String> {
         let failed = |e: russh::Error| format!("could not start the remote command: {e}");
         for (name, value) in &config.env {
             channel
@@ -91,18 +100,14 @@ impl Session {
         }
         let mut pending = Pending::default();
         let mut raw_mode = None;
-        if config.pty {
-            let term = std::env::var("TERM").unwrap_or_else(|_| "xterm".to_string());
-            let (cols, rows) = terminal::size().unwrap_or((80, 24));
+        if let Some(pty) = pty {
+            let PtyRequest { term, cols, rows } = &pty.request;
             channel
-                .request_pty(true, &term, cols, rows, 0, 0, &[])
+                .request_pty(true, term, *cols, *rows, 0, 0, &[])
                 .await
                 .map_err(failed)?;
             pending.push(Request::Pty);
-            if terminal::stdin_is_terminal() {
-                let raw = terminal::RawMode::enable().map_err(|e| format!("could not set raw mode: {e}"))?;
-                raw_mode = Some(raw);
-            }
+            raw_mode = pty.raw_mode()?;
         }
         channel.exec(true, config.command.clone()).await.map_err(failed)?;
         pending.push(Request::Exec);
@@ -123,17 +128,13 @@ impl Session {
         io: SessionIo,
         mut signals: mpsc::UnboundedReceiver<i32>,
         hang_up: CancellationToken,
+        mut pty: Option<Pty>,
     ) -> Ending {
         let SessionIo {
             stdout,
             stderr,
             input,
         } = io;
-        let mut winch = if config.pty {
-            crate::os_signals::window_changes().ok()
-        } else {
-            None
-        };
         let Session {
             mut reader,
             writer,
@@ -163,7 +164,7 @@ impl Session {
                 delivered = Bridge::delivered(&mut bridge.delivery), if bridge.delivery.is_some() => delivered,
                 Some(signo) = signals.recv() => bridge.on_signal(signo).await,
                 _ = hang_up.cancelled() => Some(Ending::Interrupted(libc::SIGINT)),
-                Some(()) = next_winch(&mut winch) => bridge.on_resize().await,
+                (cols, rows) = pty::next_size(&mut pty) => bridge.on_resize(cols, rows).await,
                 _ = sleep_until(bridge.timer.map(|(at, _)| at)), if bridge.timer.is_some() => {
                     bridge.on_timer(config).await
                 }
@@ -277,10 +278,8 @@ impl Bridge {
         None
     }
 
-    async fn on_resize(&mut self) -> Option<Ending> {
-        if let Some((cols, rows)) = terminal::size() {
-            let _ = self.writer.window_change(cols, rows, 0, 0).await;
-        }
+    async fn on_resize(&mut self, cols: u32, rows: u32) -> Option<Ending> {
+        let _ = self.writer.window_change(cols, rows, 0, 0).await;
         None
     }
 
@@ -359,13 +358,6 @@ async fn pump_stdin(writer: Arc<ChannelWriteHalf<Msg>>, mut input: Input) {
         }
     }
     let _ = writer.eof().await;
-}
-
-async fn next_winch(winch: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
-    match winch {
-        Some(signal) => signal.recv().await,
-        None => std::future::pending().await,
-    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
