@@ -87,7 +87,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__exec)
-            opts="-H -i -J -F -o -l -p -n -t -G -O -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --jump --timeout --kill-after --env --connect-timeout --keepalive --reuse --status-json --verbose --quiet --help --version"
+            opts="-H -i -J -F -o -l -p -n -t -G -O -v -q -h -V --host --hosts --parallel --no-prefix --json --output-dir --fail-fast --identity --known-hosts --accept-new --host-key --jump --timeout --kill-after --env --connect-timeout --keepalive --window-max --reuse --status-json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +228,10 @@ _sesh() {
                     return 0
                     ;;
                 --keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window-max)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -374,7 +378,7 @@ _sesh() {
             return 0
             ;;
         sesh__subcmd__serve)
-            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --trusted-user-ca-keys --host-certificate --accept-env --no-strict-modes --shell --sftp --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --verbose --quiet --help --version"
+            opts="-v -q -h -V --listen --host-key --ephemeral-host-key --authorized-keys --trusted-user-ca-keys --host-certificate --accept-env --no-strict-modes --shell --sftp --subsystem --max-connections --max-sessions --max-auth-tries --login-grace-time --hangup-grace --keepalive --window-max --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +485,10 @@ _sesh() {
                     return 0
                     ;;
                 --keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window-max)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

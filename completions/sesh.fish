@@ -47,6 +47,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand serve" -l max-auth-tries -d 'M
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l login-grace-time -d 'Time a connection has to authenticate before it is dropped' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l hangup-grace -d 'After a hang-up (client gone, server stopping), time a command has between SIGHUP and SIGKILL' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l keepalive -d 'Interval of keepalive probes to clients (0 turns them off); three unanswered probes drop the connection' -r
+complete -c sesh -n "__fish_sesh_using_subcommand serve" -l window-max -d 'Largest receive window (client input in flight) a channel may grow to while the path\'s round trip keeps it full; 2M or less keeps russh\'s fixed 2M window' -r
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l ephemeral-host-key -d 'Use a new in-memory host key that is never written (for tests)'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -l no-strict-modes -d 'Skip the safety checks on the host key, authorized keys and trusted CA keys files (like sshd\'s `StrictModes no`). By default sesh refuses to start, and refuses logins, when such a file, a directory above it or a symlink on its path is owned by another user (not root), the file or a directory (unless sticky, like /tmp) is writable by group or others, or the host key is readable by group or others'
 complete -c sesh -n "__fish_sesh_using_subcommand serve" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -70,6 +71,7 @@ complete -c sesh -n "__fish_sesh_using_subcommand exec" -l kill-after -d 'Time b
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l env -d 'Set a variable for the remote command (NAME alone sends the local value); repeatable; the server decides which it accepts' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l connect-timeout -d 'Time allowed to connect and finish the SSH handshake (ConnectTimeout) [default: 30s]' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l keepalive -d 'Keepalive interval (ServerAliveInterval); ServerAliveCountMax (3) unanswered probes end the session (0 turns them off) [default: 15s]' -r
+complete -c sesh -n "__fish_sesh_using_subcommand exec" -l window-max -d 'Largest receive window (remote output in flight) a channel may grow to while the path\'s round trip keeps it full; 2M or less keeps russh\'s fixed 2M window' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -l reuse -d 'Reuse one connection per host across calls: start a background master when none runs, and keep it this long after its last session [default: 60s]' -r
 complete -c sesh -n "__fish_sesh_using_subcommand exec" -s O -d 'Control the TARGET\'s mux master, as ssh -O: check, stop (finish the running sessions, take no new ones), exit (end them now); exit 0, or 255 when no master answers' -r -f -a "check\t'Is a master running? (exit 0, or 255)'
 stop\t'Stop accepting new sessions; exit when the running ones end'

@@ -143,6 +143,12 @@ pub struct ServeArgs {
     #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = crate::duration::parse)]
     pub keepalive: Duration,
 
+    /// Largest receive window (client input in flight) a channel may grow
+    /// to while the path's round trip keeps it full; 2M or less keeps
+    /// russh's fixed 2M window
+    #[arg(long, default_value = "64M", value_name = "SIZE", value_parser = crate::size::window)]
+    pub window_max: u32,
+
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
@@ -224,6 +230,12 @@ pub struct ExecArgs {
     /// unanswered probes end the session (0 turns them off) [default: 15s]
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub keepalive: Option<Duration>,
+
+    /// Largest receive window (remote output in flight) a channel may grow
+    /// to while the path's round trip keeps it full; 2M or less keeps
+    /// russh's fixed 2M window
+    #[arg(long, default_value = "64M", value_name = "SIZE", value_parser = crate::size::window)]
+    pub window_max: u32,
 
     /// Print the effective configuration for TARGET as `ssh -G` does (the
     /// keywords sesh honours) and exit

@@ -28,6 +28,7 @@ pub mod progress;
 pub mod rlimit;
 pub mod server;
 pub mod signals;
+pub mod size;
 pub mod transport;
 
 use std::path::PathBuf;

@@ -1,10 +1,20 @@
 //! Transport tuning shared by `sesh serve` and `sesh exec`: which cipher
-//! to prefer, and why; and the host certificate types `sesh exec` asks for.
+//! to prefer, and why; the host certificate types `sesh exec` asks for;
+//! and how far a channel's receive window may grow.
 
 use std::borrow::Cow;
 
 use russh::cipher;
 use russh::keys::{Algorithm, EcdsaCurve, HashAlg};
+
+/// The default cap of a channel's receive window (`--window-max`). Each
+/// channel starts at russh's 2 MiB and grows, while the peer keeps it full,
+/// to twice the bytes that arrive per round trip (vendor/russh's
+/// window_tuner.rs): 64 MiB carries 640 MB/s over a 100 ms path. The cap
+/// does not bound memory (data is taken off the wire only as fast as the
+/// consumer or the spill takes it); it bounds what one channel may have in
+/// flight.
+pub const WINDOW_MAX: u32 = 64 << 20;
 
 /// Algorithm preferences: russh's defaults with the cipher order chosen
 /// for this CPU. In SSH the client's order decides, so the order matters

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::exec::{Remote, sesh_exec};
-use crate::support::{describe, pattern_bytes, run_in_pieces, run_with_input};
+use crate::support::{describe, pattern_bytes, run_in_pieces, run_with_input, wait_with_deadline};
 
 /// exit N comes back as N, with nothing on stderr.
 pub fn exit_statuses(remote: &Remote) {
@@ -291,4 +291,78 @@ pub fn rsa_identity(remote: &Remote) {
     let command = remote.command_as(&key, "echo rsa");
     let output = run_with_input(command, b"");
     assert_eq!(output.stdout, b"rsa\n", "{}", describe(&output));
+}
+
+/// `-t` on a real terminal (a pty of the test's): raw mode while it runs, SIGWINCH becomes a
+/// window-change the remote command sees, and the terminal's mode is
+/// restored when sesh exits.
+pub fn terminal_raw_mode_and_resize(remote: &Remote) {
+    use std::os::fd::AsRawFd;
+
+    use nix::pty::{Winsize, openpty};
+    use nix::sys::termios::{LocalFlags, tcgetattr};
+
+    let size = Winsize {
+        ws_row: 30,
+        ws_col: 90,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = openpty(&size, None).unwrap();
+    let before = tcgetattr(&pty.slave).unwrap();
+    assert!(before.local_flags.contains(LocalFlags::ICANON));
+    let mut command = remote.command(&["-t"]);
+    command.arg("echo size=$(stty size); trap 'echo resized=$(stty size); exit 0' WINCH; echo ready; while :; do sleep 0.1; done");
+    command
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let mut seen = String::new();
+    let read_until = |master: &mut std::fs::File, marker: &str, seen: &mut String| {
+        let mut buf = [0u8; 4096];
+        while !seen.contains(marker) {
+            let n = master.read(&mut buf).unwrap_or(0);
+            assert!(n > 0, "terminal closed before {marker:?}: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    };
+    read_until(&mut master, "ready", &mut seen);
+    let during = tcgetattr(&pty.slave).unwrap();
+    assert!(
+        !during.local_flags.contains(LocalFlags::ICANON),
+        "not in raw mode"
+    );
+    let bigger = Winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one winsize; the kernel signals the
+    // terminal's foreground group (sesh) with SIGWINCH.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &bigger) };
+    read_until(&mut master, "resized=", &mut seen);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20));
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("sesh exec did not end: {seen:?}");
+    };
+    assert_eq!(status.code(), Some(0), "{seen}");
+    assert!(seen.contains("size=30 90"), "{seen}");
+    assert!(seen.contains("resized=40 120"), "{seen}");
+    let after = tcgetattr(&pty.slave).unwrap();
+    assert!(
+        after.local_flags.contains(LocalFlags::ICANON),
+        "terminal left in raw mode"
+    );
+    drop(pty.slave);
 }

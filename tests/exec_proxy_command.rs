@@ -35,6 +35,7 @@ fn destination(remote: &Remote, route: Route) -> Destination {
         connect_timeout: Duration::from_secs(30),
         keepalive: None,
         keepalive_max: 3,
+        window_max: sesh::transport::WINDOW_MAX,
         hops: None,
     }
 }

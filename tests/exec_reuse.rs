@@ -130,6 +130,19 @@ fn sshd_contract_through_a_master() {
     assert_eq!(sshd_logins(&sshd), 1, "{}", sshd.log());
 }
 
+/// `-t` through a master: the passenger keeps its terminal raw and sends
+/// its new size, the master asks for the pty and forwards the change; the
+/// terminal is restored at the end. Twice, on one login.
+#[test]
+fn terminal_through_a_master() {
+    let server = Server::start_sh(&[]);
+    let reusing = Reusing::new(Remote::of_serve(&server), "30s");
+    common::terminal_raw_mode_and_resize(&reusing.remote);
+    common::terminal_raw_mode_and_resize(&reusing.remote);
+    assert!(reusing.master_pid().is_some(), "no master ran");
+    assert_eq!(serve_logins(&server), 1, "{}", server.log());
+}
+
 /// Local TERM, USR1 and INT reach the remote command through the master
 /// (its trap's exit code comes back); a second SIGINT hangs up: 130 and
 /// the remote command is gone; --timeout gives 124.

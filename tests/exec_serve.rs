@@ -237,77 +237,8 @@ fn help_shows_exit_codes() {
 /// restored when sesh exits.
 #[test]
 fn terminal_raw_mode_and_resize() {
-    use std::io::Read;
-    use std::os::fd::AsRawFd;
-
-    use nix::pty::{Winsize, openpty};
-    use nix::sys::termios::{LocalFlags, tcgetattr};
-
     let server = Server::start(&[]);
-    let remote = Remote::of_serve(&server);
-    let size = Winsize {
-        ws_row: 30,
-        ws_col: 90,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = openpty(&size, None).unwrap();
-    let before = tcgetattr(&pty.slave).unwrap();
-    assert!(before.local_flags.contains(LocalFlags::ICANON));
-    let mut command = remote.command(&["-t"]);
-    command.arg("echo size=$(stty size); trap 'echo resized=$(stty size); exit 0' WINCH; echo ready; while :; do sleep 0.1; done");
-    command
-        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-            libc::setsid();
-            libc::ioctl(0, libc::TIOCSCTTY, 0);
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().unwrap();
-    let mut master = std::fs::File::from(pty.master);
-    let mut seen = String::new();
-    let read_until = |master: &mut std::fs::File, marker: &str, seen: &mut String| {
-        let mut buf = [0u8; 4096];
-        while !seen.contains(marker) {
-            let n = master.read(&mut buf).unwrap_or(0);
-            assert!(n > 0, "terminal closed before {marker:?}: {seen}");
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    };
-    read_until(&mut master, "ready", &mut seen);
-    let during = tcgetattr(&pty.slave).unwrap();
-    assert!(
-        !during.local_flags.contains(LocalFlags::ICANON),
-        "not in raw mode"
-    );
-    let bigger = Winsize {
-        ws_row: 40,
-        ws_col: 120,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads one winsize; the kernel signals the
-    // terminal's foreground group (sesh) with SIGWINCH.
-    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &bigger) };
-    read_until(&mut master, "resized=", &mut seen);
-    let status = wait_with_deadline(&mut child, Duration::from_secs(20));
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("sesh exec did not end: {seen:?}\n{}", server.log());
-    };
-    assert_eq!(status.code(), Some(0), "{seen}");
-    assert!(seen.contains("size=30 90"), "{seen}");
-    assert!(seen.contains("resized=40 120"), "{seen}");
-    let after = tcgetattr(&pty.slave).unwrap();
-    assert!(
-        after.local_flags.contains(LocalFlags::ICANON),
-        "terminal left in raw mode"
-    );
-    drop(pty.slave);
+    common::terminal_raw_mode_and_resize(&Remote::of_serve(&server));
 }
 
 /// A server that stops answering (SIGSTOP) is noticed by keepalives:

@@ -39,3 +39,4 @@ mod serve_signal_state;
 mod serve_strict_modes;
 mod soak;
 mod ssh_config;
+mod window_tuning;

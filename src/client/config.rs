@@ -121,6 +121,7 @@ fn resolver(args: &ExecArgs) -> Result<Resolver, String> {
     let typed = Typed {
         connect_timeout: args.connect_timeout,
         keepalive: args.keepalive,
+        window_max: Some(args.window_max),
     };
     Resolver::new(&args.access, typed, |cli| {
         cli.set_env(env.iter().map(|(n, v)| (n.as_str(), v.as_str())));

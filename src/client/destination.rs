@@ -41,11 +41,19 @@ pub struct Destination {
     pub keepalive: Option<Duration>,
     /// Unanswered keepalives that end the connection (ServerAliveCountMax).
     pub keepalive_max: usize,
+    /// The cap of a channel's receive window (`--window-max`); every hop
+    /// of the route gets it too.
+    #[serde(default = "default_window_max")]
+    pub window_max: u32,
     /// A run's shared jump-host connections (fan-out sets it); `None`:
     /// this connection makes its own hops. Not sent to a mux master,
     /// which makes its own.
     #[serde(skip)]
     pub hops: Option<Hops>,
+}
+
+fn default_window_max() -> u32 {
+    crate::transport::WINDOW_MAX
 }
 
 /// How the byte stream that carries the SSH connection is opened.

@@ -8,26 +8,27 @@
 //!
 //! Forwarded signals ask for a reply ([`pending`]): a server that refuses
 //! a signal asking the command to stop gets its session closed, so sesh
-//! always stops when told to.
+//! always stops when told to. What each event does is [`bridge`]'s; the
+//! pty (`-t`) is [`pty`]'s.
 
+mod bridge;
 mod pending;
+pub mod pty;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use russh::client::Msg;
 use russh::{ChannelMsg, ChannelWriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::stdio::{Delivery, Input, SessionIo, Sink, Stream};
+use super::stdio::{Input, SessionIo};
 use super::{ExecConfig, terminal};
 use crate::exit::Ending;
+use bridge::Bridge;
 use pending::{Pending, Request};
+use pty::{Pty, PtyRequest};
 use tokio_util::sync::CancellationToken;
-
-/// How long the server has to close after KILL before sesh closes itself.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the configured command with `io`; `signals` carries forwarded
 /// local signals, and `hang_up` ends the session early (fan-out's
@@ -45,8 +46,9 @@ pub async fn run(
         },
         _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
     };
+    let pty = config.pty.then(Pty::local);
     let ending = match connection.channel_open_session().await {
-        Ok(channel) => run_on(channel, config, io, signals, hang_up).await,
+        Ok(channel) => run_on(channel, config, io, signals, hang_up, pty).await,
         Err(e) => Ending::Failed(format!("could not start the remote command: {e}")),
     };
     let ending = connection.blame_route(ending).await;
@@ -57,16 +59,18 @@ pub async fn run(
 }
 
 /// Runs the configured command on `channel`, a session channel already
-/// open: the part of [`run`] a mux master shares between its passengers.
+/// open, in `pty` when there is one: the part of [`run`] a mux master
+/// shares between its passengers.
 pub async fn run_on(
     channel: russh::Channel<Msg>,
     config: &ExecConfig,
     io: SessionIo,
     signals: mpsc::UnboundedReceiver<i32>,
     hang_up: CancellationToken,
+    pty: Option<Pty>,
 ) -> Ending {
-    match Session::start(config, channel).await {
-        Ok(session) => session.run(config, io, signals, hang_up).await,
+    match Session::start(config, channel, pty.as_ref()).await {
+        Ok(session) => session.run(config, io, signals, hang_up, pty).await,
         Err(why) => Ending::Failed(why),
     }
 }
@@ -81,7 +85,11 @@ struct Session {
 }
 
 impl Session {
-    async fn start(config: &ExecConfig, channel: russh::Channel<Msg>) -> Result<Self, String> {
+    async fn start(
+        config: &ExecConfig,
+        channel: russh::Channel<Msg>,
+        pty: Option<&Pty>,
+    ) -> Result<Self, String> {
         let failed = |e: russh::Error| format!("could not start the remote command: {e}");
         for (name, value) in &config.env {
             channel
@@ -91,18 +99,14 @@ impl Session {
         }
         let mut pending = Pending::default();
         let mut raw_mode = None;
-        if config.pty {
-            let term = std::env::var("TERM").unwrap_or_else(|_| "xterm".to_string());
-            let (cols, rows) = terminal::size().unwrap_or((80, 24));
+        if let Some(pty) = pty {
+            let PtyRequest { term, cols, rows } = &pty.request;
             channel
-                .request_pty(true, &term, cols, rows, 0, 0, &[])
+                .request_pty(true, term, *cols, *rows, 0, 0, &[])
                 .await
                 .map_err(failed)?;
             pending.push(Request::Pty);
-            if terminal::stdin_is_terminal() {
-                let raw = terminal::RawMode::enable().map_err(|e| format!("could not set raw mode: {e}"))?;
-                raw_mode = Some(raw);
-            }
+            raw_mode = pty.raw_mode()?;
         }
         channel.exec(true, config.command.clone()).await.map_err(failed)?;
         pending.push(Request::Exec);
@@ -123,17 +127,13 @@ impl Session {
         io: SessionIo,
         mut signals: mpsc::UnboundedReceiver<i32>,
         hang_up: CancellationToken,
+        mut pty: Option<Pty>,
     ) -> Ending {
         let SessionIo {
             stdout,
             stderr,
             input,
         } = io;
-        let mut winch = if config.pty {
-            crate::os_signals::window_changes().ok()
-        } else {
-            None
-        };
         let Session {
             mut reader,
             writer,
@@ -141,16 +141,7 @@ impl Session {
             raw_mode,
         } = self;
         let pump = tokio::spawn(pump_stdin(writer.clone(), input));
-        let mut bridge = Bridge {
-            writer,
-            pending,
-            stdout,
-            stderr,
-            delivery: None,
-            report: None,
-            stop_requests: 0,
-            timer: config.timeout.map(|after| (Instant::now() + after, Stage::Term)),
-        };
+        let mut bridge = Bridge::new(writer, pending, (stdout, stderr), config.timeout);
         let ending = loop {
             let step = tokio::select! {
                 // Read on only once the last output is delivered: that is
@@ -163,7 +154,7 @@ impl Session {
                 delivered = Bridge::delivered(&mut bridge.delivery), if bridge.delivery.is_some() => delivered,
                 Some(signo) = signals.recv() => bridge.on_signal(signo).await,
                 _ = hang_up.cancelled() => Some(Ending::Interrupted(libc::SIGINT)),
-                Some(()) = next_winch(&mut winch) => bridge.on_resize().await,
+                (cols, rows) = pty::next_size(&mut pty) => bridge.on_resize(cols, rows).await,
                 _ = sleep_until(bridge.timer.map(|(at, _)| at)), if bridge.timer.is_some() => {
                     bridge.on_timer(config).await
                 }
@@ -184,173 +175,6 @@ impl Session {
     }
 }
 
-/// What the event loop of a running command keeps between events. Each
-/// `on_*` returns `Some` when the session has ended.
-struct Bridge {
-    writer: Arc<ChannelWriteHalf<Msg>>,
-    /// Requests whose replies are still due, oldest first.
-    pending: Pending,
-    stdout: Sink,
-    stderr: Sink,
-    /// Output on its way to stdout or stderr, and which one.
-    delivery: Option<(Stream, Delivery)>,
-    /// The server's exit-status or exit-signal, kept until CLOSE.
-    report: Option<Ending>,
-    /// Local SIGINTs and SIGTERMs so far: the second hangs up.
-    stop_requests: u32,
-    /// The next `--timeout` step and when it is due.
-    timer: Option<(Instant, Stage)>,
-}
-
-impl Bridge {
-    fn on_message(&mut self, message: Option<ChannelMsg>) -> Option<Ending> {
-        match message {
-            Some(ChannelMsg::Data { data }) => match self.stdout.deliver(data) {
-                Ok(pending) => self.delivery = pending.map(|d| (Stream::Stdout, d)),
-                Err(_) => return Some(Ending::BrokenPipe),
-            },
-            Some(ChannelMsg::ExtendedData { data, .. }) => {
-                // A lost stderr does not end the session.
-                if let Ok(pending) = self.stderr.deliver(data) {
-                    self.delivery = pending.map(|d| (Stream::Stderr, d));
-                }
-            }
-            Some(ChannelMsg::ExitStatus { exit_status }) => self.report = Some(Ending::Exited(exit_status)),
-            Some(ChannelMsg::ExitSignal {
-                signal_name,
-                core_dumped,
-                error_message,
-                ..
-            }) => {
-                let name = crate::signals::sig_name(&signal_name);
-                self.report = Some(Ending::Killed {
-                    name,
-                    core_dumped,
-                    message: error_message,
-                });
-            }
-            Some(ChannelMsg::Close) => return Some(self.report.take().unwrap_or(Ending::NoStatus)),
-            // The channel ended without the server's CLOSE: the connection
-            // died (keepalives unanswered, reset, server gone).
-            None => return Some(Ending::Failed("connection to the server lost".to_string())),
-            Some(other) => tracing::debug!("channel message {other:?}"),
-        }
-        None
-    }
-
-    /// Waits for the pending output to be delivered (cancel-safe: the
-    /// delivery stays in `pending` until it completes). Stdout gone ends
-    /// the session as a broken pipe; a lost stderr does not.
-    async fn delivered(pending: &mut Option<(Stream, Delivery)>) -> Option<Ending> {
-        let (stream, delivery) = pending.as_mut()?;
-        let result = delivery.await;
-        let stream = *stream;
-        *pending = None;
-        (stream == Stream::Stdout && result.is_err()).then_some(Ending::BrokenPipe)
-    }
-
-    /// The server refused the oldest request, or (`overdue`) a signal's
-    /// reply deadline passed. A refused signal does not end a session
-    /// whose command has already reported how it ended: that report, at
-    /// CLOSE, is the truth.
-    fn on_refusal(&mut self, overdue: bool) -> Option<Ending> {
-        let ending = if overdue {
-            self.pending.overdue(Instant::now())
-        } else {
-            self.pending.failed()
-        };
-        match ending {
-            Some(Ending::SignalRefused { .. }) if self.report.is_some() => None,
-            ending => ending,
-        }
-    }
-
-    /// Forwards a local signal; a second SIGINT or SIGTERM hangs up instead.
-    async fn on_signal(&mut self, signo: i32) -> Option<Ending> {
-        if crate::os_signals::hangs_up_when_repeated(signo) {
-            self.stop_requests += 1;
-            if self.stop_requests > 1 {
-                return Some(Ending::Interrupted(signo));
-            }
-        }
-        self.signal(signo, None).await;
-        None
-    }
-
-    async fn on_resize(&mut self) -> Option<Ending> {
-        if let Some((cols, rows)) = terminal::size() {
-            let _ = self.writer.window_change(cols, rows, 0, 0).await;
-        }
-        None
-    }
-
-    /// `--timeout`: TERM, then KILL after `--kill-after`, then close.
-    /// A refused TERM or KILL closes at once (see [`pending`]).
-    async fn on_timer(&mut self, config: &ExecConfig) -> Option<Ending> {
-        let (_, stage) = self.timer?;
-        let (signo, next) = match stage {
-            Stage::Term => (libc::SIGTERM, (Instant::now() + config.kill_after, Stage::Kill)),
-            Stage::Kill => (libc::SIGKILL, (Instant::now() + CLOSE_GRACE, Stage::Close)),
-            Stage::Close => return Some(Ending::TimedOut(config.timeout.unwrap_or_default())),
-        };
-        self.timer = Some(next);
-        self.signal(signo, config.timeout).await;
-        None
-    }
-
-    /// The final word on how the session ended, and the last messages the
-    /// server should get.
-    async fn settle(mut self, ending: Ending, config: &ExecConfig) -> Ending {
-        // Output still on its way here means the reader stalled and the
-        // session ended anyway (timeout, second SIGINT): waiting for it
-        // could be for ever, so it is dropped.
-        let stalled = self.delivery.take().is_some();
-        let output_lost = !stalled && self.stdout.finish().await.is_err();
-        if !stalled {
-            let _ = self.stderr.finish().await;
-        }
-        let timed_out = !matches!(self.timer, None | Some((_, Stage::Term)));
-        let ending = match ending {
-            // Output that never reached stdout makes the run a failure
-            // however the command ended, as if sesh had died writing it.
-            Ending::Exited(_) | Ending::Killed { .. } | Ending::NoStatus if output_lost => Ending::BrokenPipe,
-            // Once the timeout fired, however the command then ended, the
-            // session timed out.
-            Ending::Exited(_) | Ending::Killed { .. } | Ending::NoStatus if timed_out => {
-                Ending::TimedOut(config.timeout.unwrap_or_default())
-            }
-            ending => ending,
-        };
-        match ending {
-            // The command would have died of SIGPIPE at its next write.
-            Ending::BrokenPipe => {
-                let sig = crate::signals::sig_from_name(&crate::signals::wire_name(libc::SIGPIPE));
-                let _ = self.writer.signal(sig).await;
-            }
-            Ending::Interrupted(_) | Ending::TimedOut(_) | Ending::SignalRefused { .. } => {}
-            _ => return ending,
-        }
-        let _ = self.writer.close().await;
-        ending
-    }
-
-    /// Sends a signal asking for a reply (`timeout` when `--timeout` sent
-    /// it). One that cannot be sent goes unanswered: the connection is
-    /// gone, which the reader reports, or the reply deadline ends it.
-    async fn signal(&mut self, signo: i32, timeout: Option<Duration>) {
-        let sig = crate::signals::sig_from_name(&crate::signals::wire_name(signo));
-        self.pending.push(Request::Signal { signo, timeout });
-        let _ = self.writer.signal_with_reply(sig).await;
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Stage {
-    Term,
-    Kill,
-    Close,
-}
-
 /// Copies the session's input to the channel, then sends EOF.
 async fn pump_stdin(writer: Arc<ChannelWriteHalf<Msg>>, mut input: Input) {
     while let Some(chunk) = input.next().await {
@@ -359,13 +183,6 @@ async fn pump_stdin(writer: Arc<ChannelWriteHalf<Msg>>, mut input: Input) {
         }
     }
     let _ = writer.eof().await;
-}
-
-async fn next_winch(winch: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
-    match winch {
-        Some(signal) => signal.recv().await,
-        None => std::future::pending().await,
-    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -23,6 +23,8 @@ pub struct Limits {
     pub hangup_grace: Duration,
     /// `None`: no keepalive probes.
     pub keepalive: Option<Duration>,
+    /// The cap of a channel's receive window (`--window-max`).
+    pub window_max: u32,
 }
 
 /// What serves a subsystem.
@@ -60,6 +62,7 @@ impl Limits {
             login_grace_time: Duration::from_secs(120),
             hangup_grace: Duration::from_secs(2),
             keepalive: Some(Duration::from_secs(15)),
+            window_max: crate::transport::WINDOW_MAX,
         }
     }
 }
@@ -133,6 +136,7 @@ impl ServerConfig {
                 login_grace_time: args.login_grace_time,
                 hangup_grace: args.hangup_grace,
                 keepalive: (!args.keepalive.is_zero()).then_some(args.keepalive),
+                window_max: args.window_max,
             },
         })
     }

@@ -99,6 +99,7 @@ fn russh_config(config: &ServerConfig) -> russh::server::Config {
         inactivity_timeout: None,
         keepalive_interval: config.limits.keepalive,
         keepalive_max: 3,
+        window_cap: config.limits.window_max,
         // OpenSSH's first `none` probe should not wait a second.
         auth_rejection_time_initial: Some(Duration::ZERO),
         methods: russh::MethodSet::from(&[MethodKind::PublicKey][..]),

@@ -7,6 +7,7 @@ pub mod client;
 pub mod exec;
 pub mod jump;
 pub mod leaks;
+pub mod relay;
 pub mod sshd;
 pub mod transfer;
 

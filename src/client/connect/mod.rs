@@ -122,6 +122,8 @@ async fn handshake(
         config.window_size = window.size;
         config.maximum_packet_size = window.packet;
         config.channel_buffer_size = window.queue;
+        // A fixed window: no tuning.
+        config.window_cap = 0;
     }
     let handshake = client::connect_stream(Arc::new(config), link.stream, handler);
     let e = match tokio::time::timeout(dest.connect_timeout, handshake).await {
@@ -173,6 +175,7 @@ fn russh_config(dest: &Destination) -> client::Config {
         inactivity_timeout: None,
         keepalive_interval: dest.keepalive,
         keepalive_max: dest.keepalive_max,
+        window_cap: dest.window_max,
         nodelay: true,
         preferred: crate::transport::preferred(),
         ..Default::default()

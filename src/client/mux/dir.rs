@@ -208,6 +208,7 @@ mod tests {
             connect_timeout: CONNECT_TIMEOUT,
             keepalive: None,
             keepalive_max: 3,
+            window_max: crate::transport::WINDOW_MAX,
             agent: Default::default(),
             hops: None,
         }

@@ -17,6 +17,7 @@ use super::dir::{self, Place};
 use super::protocol::{self, Frame, NewSession, ReadError};
 use super::{Control, Master, Reuse, fdpass, spawn};
 use crate::client::ExecConfig;
+use crate::client::exec::pty::{Pty, PtyRequest};
 use crate::exit::Ending;
 
 /// How long a master has to say hello: a live one answers in microseconds.
@@ -64,10 +65,6 @@ pub async fn run(
 /// Finds or starts the master and hands it the command with `stdio`,
 /// retrying only while nothing can have run.
 pub(super) async fn begin(config: &ExecConfig, reuse: &Reuse, stdio: &[BorrowedFd<'_>; 3]) -> Begun {
-    if config.pty {
-        tracing::debug!("-t runs direct: the mux master does not drive terminals yet");
-        return Begun::Direct;
-    }
     let place = match dir::place(&config.destination, reuse) {
         Ok(Some(place)) => place,
         Ok(None) => return Begun::Direct,
@@ -179,6 +176,7 @@ async fn session(mut stream: UnixStream, pid: u32, config: &ExecConfig, stdio: &
         timeout: config.timeout,
         kill_after: config.kill_after,
         verbose: config.verbose,
+        pty: config.pty.then(PtyRequest::local),
     }));
     if let Err(e) = send_request(&mut stream, &request, stdio).await {
         return Step::Retry(format!("could not reach mux master pid {pid}: {e}"));
@@ -213,8 +211,9 @@ async fn send_request(
     fdpass::send(stream, stdio).await
 }
 
-/// Forwards signals until the master reports the ending. A master that
-/// dies now leaves the command's fate unknown: it is never run again.
+/// Forwards signals (and with `-t` the terminal's sizes, its raw mode held
+/// here) until the master reports the ending. A master that dies now
+/// leaves the command's fate unknown: it is never run again.
 /// `hang_up` (fan-out's --fail-fast, its second SIGINT) ends the session
 /// by closing the socket, which the master takes as the caller's hang-up.
 pub(super) async fn wait_end(
@@ -226,6 +225,16 @@ pub(super) async fn wait_end(
 ) -> Ending {
     let (reader, mut writer) = stream.into_split();
     let mut frames = read_frames(reader);
+    let mut pty = config.pty.then(Pty::local);
+    // Restored when this returns, whatever the ending.
+    let _raw = match pty.as_ref().map(Pty::raw_mode) {
+        Some(Err(why)) => {
+            crate::say!("sesh: {why}");
+            None
+        }
+        Some(Ok(raw)) => raw,
+        None => None,
+    };
     let mut interrupts = 0;
     let mut hang_up_by = None;
     // If a wedged master misses --timeout, the passenger still ends.
@@ -252,6 +261,9 @@ pub(super) async fn wait_end(
                         hang_up_by = Some(Instant::now() + HANG_UP_WAIT);
                     }
                 }
+            }
+            (cols, rows) = crate::client::exec::pty::next_size(&mut pty) => {
+                let _ = protocol::write(&mut writer, &Frame::Resize { cols, rows }).await;
             }
             _ = sleep_until(hang_up_by) => return Ending::Interrupted(libc::SIGINT),
             _ = cancelled(hang_up) => return Ending::Interrupted(libc::SIGINT),

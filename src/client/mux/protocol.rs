@@ -12,12 +12,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::client::exec::pty::PtyRequest;
 use crate::exit::Ending;
 
 /// The protocol name in the hello.
 pub const PROTO: &str = "sesh-mux";
 /// Bumped on any change an older peer could misread.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The largest frame either side accepts (long command lines exist).
 pub const MAX_FRAME: usize = 1 << 20;
 
@@ -40,6 +41,11 @@ pub enum Frame {
     /// Caller: a local signal to forward (local number).
     Signal {
         n: i32,
+    },
+    /// Caller: its terminal's new size (`-t`).
+    Resize {
+        cols: u32,
+        rows: u32,
     },
     /// Master: how the session ended; the caller exits with it.
     Ended {
@@ -73,6 +79,9 @@ pub struct NewSession {
     pub timeout: Option<Duration>,
     pub kill_after: Duration,
     pub verbose: bool,
+    /// `-t`: the pty to ask for; the caller keeps its terminal raw and
+    /// sends `resize` frames.
+    pub pty: Option<PtyRequest>,
 }
 
 impl Frame {

@@ -18,6 +18,7 @@ use super::master::Shared;
 use super::protocol::{self, Frame, NewSession};
 use super::{fdpass, passed_io};
 use crate::client::ExecConfig;
+use crate::client::exec::pty::Pty;
 use crate::exit::Ending;
 
 /// Time a client has for each frame before `go`, and for its fds.
@@ -109,10 +110,12 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     }
     let (reader, mut writer) = stream.into_split();
     let (signals, signals_rx) = mpsc::unbounded_channel();
+    let (sizes, sizes_rx) = mpsc::unbounded_channel();
     let hang_up = shared.exit.child_token();
-    let listener = tokio::spawn(listen(reader, signals, hang_up.clone()));
+    let listener = tokio::spawn(listen(reader, signals, sizes, hang_up.clone()));
+    let pty = new.pty.clone().map(|request| Pty::passed(request, sizes_rx));
     let config = exec_config(new, shared);
-    let ending = crate::client::exec::run_on(channel, &config, io, signals_rx, hang_up.clone()).await;
+    let ending = crate::client::exec::run_on(channel, &config, io, signals_rx, hang_up.clone(), pty).await;
     let ending = explain(ending, shared);
     // Output still spooled reaches the caller first, as a direct run's
     // would (not after a timeout or hang-up: that may wait for ever);
@@ -128,11 +131,19 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     let _ = protocol::write(&mut writer, &Frame::Ended { ending }).await;
 }
 
-/// Signals from the passenger; its hang-up (exit, SIGKILL) ends the session.
-async fn listen(mut reader: OwnedReadHalf, signals: mpsc::UnboundedSender<i32>, hang_up: CancellationToken) {
+/// Signals and terminal sizes from the passenger; its hang-up (exit,
+/// SIGKILL) ends the session.
+async fn listen(
+    mut reader: OwnedReadHalf,
+    signals: mpsc::UnboundedSender<i32>,
+    sizes: mpsc::UnboundedSender<(u32, u32)>,
+    hang_up: CancellationToken,
+) {
     while let Ok(frame) = protocol::read(&mut reader).await {
-        if let Frame::Signal { n } = frame {
-            let _ = signals.send(n);
+        match frame {
+            Frame::Signal { n } => drop(signals.send(n)),
+            Frame::Resize { cols, rows } => drop(sizes.send((cols, rows))),
+            other => tracing::debug!("passenger sent {other:?}"),
         }
     }
     hang_up.cancel();
@@ -143,7 +154,7 @@ fn exec_config(new: NewSession, shared: &Shared) -> ExecConfig {
         destination: shared.destination.clone(),
         command: new.command,
         stdin: new.stdin,
-        pty: false,
+        pty: new.pty.is_some(),
         env: new.env,
         timeout: new.timeout,
         kill_after: new.kill_after,

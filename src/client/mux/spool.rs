@@ -3,7 +3,10 @@
 //! queue stalls the whole connection (MULTIPLEX.md 4.6), so one caller
 //! whose reader is slow must not hold up the other sessions of its
 //! master. Writes go into memory up to [`MEMORY`], then into an unlinked
-//! temp file, and a thread drains them to the fd in order.
+//! temp file, and a thread drains them to the fd in order. Past [`SPILL`]
+//! bytes waiting on disk a write does wait (on the session's output thread,
+//! never the runtime): a reader stalled that long holds up its connection,
+//! as it would a direct run's, rather than fill the disk.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -12,6 +15,8 @@ use std::sync::{Arc, Condvar, Mutex};
 
 /// Bytes kept in memory per stream before spilling to disk.
 const MEMORY: usize = 8 << 20;
+/// Bytes of one stream waiting on disk before writes wait for the reader.
+const SPILL: u64 = 1 << 30;
 /// Bytes read back from the spill file at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -27,6 +32,8 @@ struct State {
     broken: bool,
     /// Everything written so far reached the fd (or the fd broke).
     drained: bool,
+    /// The most bytes that may wait on disk.
+    spill_cap: u64,
 }
 
 /// The writing side (for `LocalOutput`); never blocks on the fd.
@@ -42,8 +49,17 @@ pub struct Drain {
 
 /// A spool over `sink`, drained by its own thread; the thread ends (and
 /// drops `sink`) once the spool is closed and empty, or the sink broke.
-pub fn spool(mut sink: impl Write + Send + 'static) -> std::io::Result<(Spool, Drain)> {
-    let shared = Arc::new((Mutex::new(State::default()), Condvar::new()));
+pub fn spool(sink: impl Write + Send + 'static) -> std::io::Result<(Spool, Drain)> {
+    spool_capped(sink, SPILL)
+}
+
+/// [`spool`] with `spill_cap` bytes allowed on disk.
+fn spool_capped(mut sink: impl Write + Send + 'static, spill_cap: u64) -> std::io::Result<(Spool, Drain)> {
+    let state = State {
+        spill_cap,
+        ..State::default()
+    };
+    let shared = Arc::new((Mutex::new(state), Condvar::new()));
     let drainer = shared.clone();
     std::thread::Builder::new()
         .name("mux-out".into())
@@ -83,6 +99,8 @@ fn next_chunk(shared: &(Mutex<State>, Condvar)) -> Option<Vec<u8>> {
                     .seek(SeekFrom::Start(*read))
                     .and_then(|_| file.read_exact(&mut chunk));
                 *read += chunk.len() as u64;
+                // A writer may be waiting for room on disk.
+                ready.notify_all();
                 if ok.is_ok() {
                     return Some(chunk);
                 }
@@ -104,6 +122,12 @@ impl Write for Spool {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         let (lock, ready) = &*self.shared;
         let mut state = lock.lock().expect("spool lock");
+        while let Some((_, written, read)) = &state.file
+            && written - read + data.len() as u64 > state.spill_cap
+            && !state.broken
+        {
+            state = ready.wait(state).expect("spool lock");
+        }
         if state.broken {
             return Err(std::io::ErrorKind::BrokenPipe.into());
         }
@@ -166,6 +190,57 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    /// A sink that takes nothing until `open` is set.
+    struct Gate(Arc<(Mutex<bool>, Condvar)>, Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Gate {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            let (lock, open) = &*self.0;
+            let mut is_open = lock.lock().unwrap();
+            while !*is_open {
+                is_open = open.wait(is_open).unwrap();
+            }
+            self.1.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Past the disk cap a write waits for the reader, and every byte
+    /// still arrives in order once it reads again.
+    #[test]
+    fn waits_past_the_disk_cap() {
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (mut spool, drain) = spool_capped(Gate(gate.clone(), got.clone()), 1 << 20).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            let mut sent = Vec::new();
+            for i in 0..(MEMORY / 65536 + 64) as u32 {
+                let chunk = vec![i as u8; 65536];
+                spool.write_all(&chunk).unwrap();
+                sent.extend_from_slice(&chunk);
+                let _ = tx.send(sent.len());
+            }
+            sent
+        });
+        // Memory (8 MiB) and the disk cap (1 MiB) fill, then writes wait.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let taken = rx.try_iter().last().unwrap_or(0);
+        assert!(
+            taken <= MEMORY + (1 << 20) + 2 * 65536,
+            "{taken} bytes taken by a stalled spool"
+        );
+        assert!(taken >= MEMORY, "{taken}");
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        let sent = writer.join().unwrap();
+        assert!(!drain.wait());
+        assert!(got.lock().unwrap().as_slice() == sent.as_slice());
     }
 
     /// 20 MiB into a slow sink: the writes never wait, memory and the

@@ -32,6 +32,8 @@ use crate::cli::AccessArgs;
 pub struct Typed {
     pub connect_timeout: Option<Duration>,
     pub keepalive: Option<Duration>,
+    /// `--window-max`; `None`: the default cap.
+    pub window_max: Option<u32>,
 }
 
 /// The configuration of one run and the command line's share of it.
@@ -201,6 +203,7 @@ impl Resolver {
                 .map_or(CONNECT_TIMEOUT, |s| Duration::from_secs(s.into())),
             keepalive,
             keepalive_max: options.server_alive_count_max as usize,
+            window_max: self.typed.window_max.unwrap_or(crate::transport::WINDOW_MAX),
             hops: None,
         })
     }

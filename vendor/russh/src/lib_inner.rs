@@ -64,6 +64,7 @@ pub use channels::{Channel, ChannelMsg, ChannelReadHalf, ChannelStream, ChannelW
 
 mod parsing;
 mod session;
+mod window_tuner;
 
 /// Server side of this library.
 #[cfg(not(target_arch = "wasm32"))]
@@ -512,6 +513,8 @@ pub(crate) struct ChannelParams {
     pending_data: std::collections::VecDeque<(bytes::Bytes, Option<u32>, usize)>,
     pending_eof: bool,
     pending_close: bool,
+    /// sesh patch: this channel's receive-window auto-tuning.
+    tuner: window_tuner::WindowTuner,
 }
 
 impl ChannelParams {

@@ -307,8 +307,11 @@ impl Encrypted {
         channel: ChannelId,
         data: &[u8],
         target: u32,
+        cap: u32,
     ) -> Result<bool, crate::Error> {
         if let Some(channel) = self.channels.get_mut(&channel) {
+            // sesh patch: the channel's own target, grown up to `cap`.
+            let target = channel.tuner.on_data(data.len(), target, cap);
             trace!(
                 "adjust_window_size, channel = {}, size = {},",
                 channel.sender_channel, target
@@ -328,6 +331,7 @@ impl Encrypted {
                     channel.recipient_channel.encode(&mut self.write)?;
                     (target - channel.sender_window_size).encode(&mut self.write)?;
                 });
+                channel.tuner.on_adjust(channel.sender_window_size);
                 channel.sender_window_size = target;
                 return Ok(true);
             }
@@ -783,6 +787,7 @@ impl Encrypted {
                     pending_data: std::collections::VecDeque::new(),
                     pending_eof: false,
                     pending_close: false,
+                    tuner: Default::default(),
                 });
                 return ChannelId(self.last_channel_id.0);
             }
@@ -912,6 +917,7 @@ mod tests {
             pending_data: VecDeque::from([(Bytes::from_static(b"hello"), None, 0)]),
             pending_eof,
             pending_close,
+            tuner: Default::default(),
         }
     }
 
@@ -966,6 +972,7 @@ mod tests {
             pending_data: VecDeque::from([(Bytes::from_static(b"hello"), None, 0)]),
             pending_eof,
             pending_close,
+            tuner: Default::default(),
         }
     }
 

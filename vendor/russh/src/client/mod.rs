@@ -2730,6 +2730,9 @@ pub struct Config {
     pub limits: Limits,
     /// The initial size of a channel (used for flow control).
     pub window_size: u32,
+    /// sesh patch: the largest receive window a channel's auto-tuning may
+    /// grow to; at or below `window_size`, the window stays fixed.
+    pub window_cap: u32,
     /// The maximal size of a single packet.
     pub maximum_packet_size: u32,
     /// Buffer size for each channel (a number of unprocessed messages to store before propagating backpressure to the TCP stream)
@@ -2761,6 +2764,7 @@ impl Default for Config {
             ))),
             limits: Limits::default(),
             window_size: 2097152,
+            window_cap: 0,
             maximum_packet_size: 32768,
             channel_buffer_size: 100,
             preferred: Default::default(),

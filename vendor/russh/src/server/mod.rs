@@ -81,6 +81,9 @@ pub struct Config {
     pub limits: Limits,
     /// The initial size of a channel (used for flow control).
     pub window_size: u32,
+    /// sesh patch: the largest receive window a channel's auto-tuning may
+    /// grow to; at or below `window_size`, the window stays fixed.
+    pub window_cap: u32,
     /// The maximal size of a single packet.
     pub maximum_packet_size: u32,
     /// Buffer size for each channel (a number of unprocessed messages to store before propagating backpressure to the TCP stream)
@@ -116,6 +119,7 @@ impl Default for Config {
             keys: Vec::new(),
             certificates: Vec::new(),
             window_size: 2097152,
+            window_cap: 0,
             maximum_packet_size: 32768,
             channel_buffer_size: 100,
             event_buffer_size: 10,
@@ -144,6 +148,7 @@ impl Debug for Config {
             .field("keys", &"***")
             .field("certificates", &"***")
             .field("window_size", &self.window_size)
+            .field("window_cap", &self.window_cap)
             .field("maximum_packet_size", &self.maximum_packet_size)
             .field("channel_buffer_size", &self.channel_buffer_size)
             .field("event_buffer_size", &self.event_buffer_size)
