@@ -1,10 +1,11 @@
-//! sesh against OpenSSH, side by side on loopback: latency, throughput,
-//! concurrency, memory, fan-out and connection reuse, for sesh exec -> sesh serve, ssh ->
-//! sshd and the crossed pairs. Prints a table of medians (with min and
-//! max) and the targets as ratios, and writes the same as JSON.
+//! sesh against OpenSSH, side by side on loopback and through a delay
+//! relay: latency, throughput, concurrency, memory, fan-out, connection
+//! reuse and WAN, for sesh exec -> sesh serve, ssh -> sshd and the crossed
+//! pairs. Prints a table of medians (with min and max) and the issue's
+//! targets as ratios, and writes the same as JSON.
 //!
-//! `cargo bench --bench compare` runs it in full (about 13 minutes, 7 of
-//! them the WAN section; release build). Without `--bench` on its command
+//! `cargo bench --bench compare` runs it in full (about 10 minutes, 3-7
+//! of them the WAN section; release build). Without `--bench` on its command
 //! line, as `cargo test` runs it, it does everything in a tiny mode of a
 //! few seconds so it cannot rot.
 //! Options: `--tiny` (tiny even under cargo bench), `--json PATH`,
