@@ -204,6 +204,26 @@ pub fn wrong_key_refused(remote: &Remote) {
     assert_eq!(text.lines().count(), 1, "{text}");
 }
 
+/// A refused key does not end the login: with the stranger's identity file
+/// first (signed at once, refused) the next file is tried and accepted, and
+/// likewise after an agent key the server refuses (asked about first).
+pub fn refused_key_then_next(remote: &Remote) {
+    let identities = [remote.stranger.as_path(), remote.identity.as_path()];
+    let output = run_with_input(remote.command_with(&identities, "echo second-file"), b"");
+    assert_eq!(output.stdout, b"second-file\n", "{}", describe(&output));
+
+    let dir = tempfile::tempdir().unwrap();
+    let agent = crate::support::agent::Agent::start(dir.path());
+    agent.add(&remote.stranger);
+    let mut command = remote.command(&["-n"]);
+    command
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .arg("echo after-agent");
+    let output = run_with_input(command, b"");
+    drop(agent);
+    assert_eq!(output.stdout, b"after-agent\n", "{}", describe(&output));
+}
+
 /// Authentication through a real ssh-agent holding the key (no -i).
 pub fn agent_authentication(remote: &Remote) {
     let dir = tempfile::tempdir().unwrap();

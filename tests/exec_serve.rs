@@ -47,12 +47,14 @@ fn serve_streams() {
     ]);
 }
 
-/// known_hosts, wrong key, agent, encrypted key without a terminal.
+/// known_hosts, wrong key, the next key after a refused one, agent,
+/// encrypted key without a terminal.
 #[test]
 fn serve_trust_and_auth() {
     with_serve(&[
         common::known_hosts_flow,
         common::wrong_key_refused,
+        common::refused_key_then_next,
         common::agent_authentication,
         common::encrypted_key_without_terminal,
         common::rsa_identity,

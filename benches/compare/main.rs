@@ -1,19 +1,30 @@
-//! sesh against OpenSSH, side by side on loopback: latency, throughput,
-//! concurrency, memory, fan-out and connection reuse, for sesh exec -> sesh serve, ssh ->
-//! sshd and the crossed pairs. Prints a table of medians (with min and
-//! max) and the targets as ratios, and writes the same as JSON.
+//! sesh against OpenSSH, side by side on loopback and through a delay
+//! relay: latency, throughput, concurrency, memory, fan-out, connection
+//! reuse and WAN, for sesh exec -> sesh serve, ssh -> sshd and the crossed
+//! pairs. Prints a table of medians (with min and max) and the issue's
+//! targets as ratios, and writes the same as JSON.
 //!
-//! `cargo bench --bench compare` runs it in full (several minutes, release
-//! build). Without `--bench` on its command line, as `cargo test` runs it,
-//! it does everything in a tiny mode of a few seconds so it cannot rot.
+//! `cargo bench --bench compare` runs it in full (about 10 minutes, 3-7
+//! of them the WAN section; release build). Without `--bench` on its command
+//! line, as `cargo test` runs it, it does everything in a tiny mode of a
+//! few seconds so it cannot rot.
 //! Options: `--tiny` (tiny even under cargo bench), `--json PATH`,
-//! `--only memory,latency,throughput,concurrency,fan-out,reuse`.
+//! `--only memory,latency,throughput,concurrency,fan-out,reuse,wan`.
+//! The WAN section (`wan`, through a delay relay) takes its own:
+//! `--wan-rtt 50,10` (round-trip times in ms), `--wan-pairs
+//! sesh-sesh,ssh-sshd,ssh-sesh,sesh-sshd` (client-server), `--wan-runs N`
+//! (transfers per pair), `--wan-size MIB` and `--wan-trace` (print every
+//! chunk the relay saw on one `true` run per pair, to count round trips).
+//! E.g. `cargo bench --locked --bench compare -- --only wan --wan-rtt 50
+//! --wan-pairs sesh-sesh,ssh-sshd`.
 
 mod measure;
 mod peers;
+mod relay;
 mod report;
 mod reuse;
 mod scenarios;
+mod wan;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -40,7 +51,8 @@ fn main() -> ExitCode {
 }
 
 fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
-    let settings = if tiny { Settings::tiny() } else { Settings::full() };
+    let mut settings = if tiny { Settings::tiny() } else { Settings::full() };
+    wan_options(&mut settings.wan)?;
     let sesh = PathBuf::from(env!("CARGO_BIN_EXE_sesh"));
     // Every concurrent client of the concurrency and memory runs, and some.
     let peers = peers::Peers::start(sesh, settings.sessions.max(settings.idle) * 2 + 10)?;
@@ -50,7 +62,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ..Report::default()
     };
     type Scenario = fn(&peers::Peers, &Settings, &mut Report) -> Result<(), String>;
-    let all: [(&str, Scenario); 6] = [
+    let all: [(&str, Scenario); 7] = [
         // Memory first: "at rest" means a server that has served nothing.
         ("memory", scenarios::memory),
         ("latency", scenarios::latency),
@@ -58,6 +70,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ("concurrency", scenarios::concurrency),
         ("fan-out", scenarios::fanout),
         ("reuse", reuse::reuse),
+        ("wan", wan::wan),
     ];
     // `--only NAME,...` runs just those scenarios (the rest's targets are
     // then not judged).
@@ -74,6 +87,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         scenario(&peers, &settings, &mut report).map_err(|e| format!("{name}: {e}"))?;
     }
     scenarios::judge(&mut report, &settings);
+    wan::judge(&mut report, &settings.wan);
     report.print_table();
     if let Some(dir) = json.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -81,6 +95,36 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(json, text + "\n").map_err(|e| format!("{}: {e}", json.display()))?;
     println!("\nJSON: {}", json.display());
+    Ok(())
+}
+
+/// The value after `flag` on the command line, if the flag is there.
+fn option(flag: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != flag).nth(1)
+}
+
+/// `--wan-rtt`, `--wan-pairs`, `--wan-runs`, `--wan-size`, `--wan-trace`.
+fn wan_options(wan: &mut wan::WanSettings) -> Result<(), String> {
+    let number = |flag: &str, text: &str| {
+        text.parse::<u64>()
+            .map_err(|_| format!("{flag} {text}: expected a whole number"))
+    };
+    if let Some(list) = option("--wan-rtt") {
+        wan.rtts = list
+            .split(',')
+            .map(|ms| number("--wan-rtt", ms))
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(list) = option("--wan-pairs") {
+        wan.pairs = list.split(',').map(str::parse).collect::<Result<_, _>>()?;
+    }
+    if let Some(runs) = option("--wan-runs") {
+        wan.runs = number("--wan-runs", &runs)? as usize;
+    }
+    if let Some(mib) = option("--wan-size") {
+        wan.bytes = number("--wan-size", &mib)? << 20;
+    }
+    wan.trace |= std::env::args().any(|a| a == "--wan-trace");
     Ok(())
 }
 

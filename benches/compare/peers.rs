@@ -37,6 +37,28 @@ impl Pair {
     ];
 }
 
+impl std::str::FromStr for Pair {
+    type Err = String;
+
+    /// `sesh-sesh`, `ssh-sshd`, `ssh-sesh`, `sesh-sshd` (client-server).
+    fn from_str(name: &str) -> Result<Self, String> {
+        let (client, server) = name
+            .split_once('-')
+            .ok_or_else(|| format!("pair {name:?}: expected CLIENT-SERVER, e.g. sesh-sshd"))?;
+        let client = match client {
+            "sesh" => ClientKind::SeshExec,
+            "ssh" => ClientKind::Ssh,
+            _ => return Err(format!("pair {name:?}: the client is sesh or ssh")),
+        };
+        let server = match server {
+            "sesh" => ServerKind::SeshServe,
+            "sshd" => ServerKind::Sshd,
+            _ => return Err(format!("pair {name:?}: the server is sesh or sshd")),
+        };
+        Ok(Pair(client, server))
+    }
+}
+
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -126,7 +148,12 @@ impl Peers {
 
     /// `client` running `command` on `server`; stdio is the caller's.
     pub fn client(&self, pair: Pair, command: &str) -> Command {
-        let port = self.server(pair.1).port;
+        self.client_at(pair, self.server(pair.1).port, command)
+    }
+
+    /// Like `client`, reaching the server through `port` (a relay to it,
+    /// which `trust` has put in known_hosts).
+    pub fn client_at(&self, pair: Pair, port: u16, command: &str) -> Command {
         match pair.0 {
             ClientKind::SeshExec => {
                 let mut cmd = Command::new(&self.sesh);
@@ -145,6 +172,19 @@ impl Peers {
                 cmd
             }
         }
+    }
+
+    /// Adds `kind`'s host key for `127.0.0.1:port` (a relay) to known_hosts.
+    pub fn trust(&self, port: u16, kind: ServerKind) -> Result<(), String> {
+        let path = |name: &str| self.dir.path().join(name);
+        let key = match kind {
+            ServerKind::SeshServe => "serve_host_key.pub",
+            ServerKind::Sshd => "sshd_host_key.pub",
+        };
+        let public = std::fs::read_to_string(path(key)).map_err(|e| e.to_string())?;
+        let mut known = std::fs::read_to_string(path("known_hosts")).map_err(|e| e.to_string())?;
+        known += &format!("[127.0.0.1]:{port} {public}");
+        std::fs::write(path("known_hosts"), known).map_err(|e| e.to_string())
     }
 
     /// `sesh exec` options that reach both servers without questions.

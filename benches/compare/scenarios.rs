@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::measure::{self, Counted, Sampler};
 use crate::peers::{ClientKind, Pair, Peers, ServerKind};
 use crate::report::{Report, Row};
+use crate::wan::WanSettings;
 
 /// How much of everything; `tiny` keeps it to seconds for the test suite.
 pub struct Settings {
@@ -28,6 +29,7 @@ pub struct Settings {
     pub reuse_concurrent: usize,
     pub reuse_idle: usize,
     pub reuse_fanout: usize,
+    pub wan: WanSettings,
 }
 
 impl Settings {
@@ -48,6 +50,7 @@ impl Settings {
             reuse_concurrent: 20,
             reuse_idle: 50,
             reuse_fanout: 50,
+            wan: WanSettings::full(),
         }
     }
 
@@ -68,6 +71,7 @@ impl Settings {
             reuse_concurrent: 3,
             reuse_idle: 3,
             reuse_fanout: 3,
+            wan: WanSettings::tiny(),
         }
     }
 }

@@ -5,6 +5,13 @@
 //! sshd refuses SHA-1). An encrypted key asks for its passphrase only when
 //! a terminal can be asked; otherwise it is skipped with the reason, so a
 //! script never hangs on a prompt nobody can answer.
+//!
+//! Keys whose private half is here (identity files, their certificates)
+//! send the signed request at once: one round trip less than asking first
+//! whether the server would take the key (vendor/russh/SESH_PATCH.md).
+//! Agent keys are still asked about first, as OpenSSH does: an agent
+//! signature may need its user's confirmation or a touch (`ssh-add -c`,
+//! FIDO keys), which a key the server refuses should not cost.
 
 mod signer;
 
@@ -242,12 +249,22 @@ impl<H: client::Handler> Attempt<'_, H> {
                 cert_path.display(),
                 note.unwrap_or_default()
             ));
-            let mut signer = signer::FileSigner(key.clone());
-            let result = self
-                .handle
-                .authenticate_certificate_with(self.user, cert, hash, &mut signer)
-                .await
-                .map_err(|e| format!("authentication failed: {e}"))?;
+            let result = if hash.is_none() {
+                // Signed at once, without the query round trip (see
+                // vendor/russh/SESH_PATCH.md); russh's certificate method
+                // has no rsa-sha2 choice, so RSA keys take the one below.
+                self.handle
+                    .authenticate_openssh_cert(self.user, key.clone(), cert)
+                    .await
+                    .map_err(|e| e.to_string())
+            } else {
+                let mut signer = signer::FileSigner(key.clone());
+                self.handle
+                    .authenticate_certificate_with(self.user, cert, hash, &mut signer)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .map_err(|e| format!("authentication failed: {e}"))?;
             if self.record(result) {
                 return Ok(true);
             }

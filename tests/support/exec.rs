@@ -66,11 +66,16 @@ impl Remote {
 
     /// `sesh exec -n --host-key FP -i IDENTITY TARGET COMMAND`: another key.
     pub fn command_as(&self, identity: &std::path::Path, remote_command: &str) -> Command {
+        self.command_with(&[identity], remote_command)
+    }
+
+    /// Like [`Self::command_as`] with several keys, `-i` each, in order.
+    pub fn command_with(&self, identities: &[&std::path::Path], remote_command: &str) -> Command {
         let mut command = self.base();
-        command
-            .args(["-n", "--host-key", &self.fingerprint])
-            .arg("-i")
-            .arg(identity);
+        command.args(["-n", "--host-key", &self.fingerprint]);
+        for identity in identities {
+            command.arg("-i").arg(identity);
+        }
         command.arg(&self.target).arg(remote_command);
         command
     }

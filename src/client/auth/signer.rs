@@ -2,7 +2,9 @@
 //! `authenticate_openssh_cert` announces an RSA certificate as
 //! `ssh-rsa-cert-v01` while signing with rsa-sha2-512, which OpenSSH refuses
 //! (russh issue #679). Going through `authenticate_certificate_with` with
-//! this signer names the hash the signature really uses.
+//! this signer names the hash the signature really uses. Only RSA keys take
+//! this way: it costs a query round trip that the other keys' certificates,
+//! signed at once by `authenticate_openssh_cert`, do without.
 
 use std::sync::Arc;
 

@@ -120,6 +120,15 @@ impl Session {
                 EncryptedState::WaitingAuthRequest(ref mut auth_request) => {
                     trace!("waiting auth request, {:?}", buf.first(),);
                     match buf.split_first() {
+                        // sesh: the answer to the service request the first
+                        // auth request was pipelined behind.
+                        Some((&msg::SERVICE_ACCEPT, mut r)) => {
+                            if map_err!(Bytes::decode(&mut r))?.as_ref() != b"ssh-userauth" {
+                                return Err(crate::Error::Inconsistent.into());
+                            }
+                            map_err!(ensure_end(&r))?;
+                            return Ok(());
+                        }
                         Some((&msg::USERAUTH_SUCCESS, r)) => {
                             map_err!(ensure_end(&r))?;
                             debug!("userauth_success");
@@ -1092,10 +1101,7 @@ impl Session {
         if let Some(ref mut enc) = self.common.encrypted {
             is_waiting = match enc.state {
                 EncryptedState::WaitingAuthRequest(_) => true,
-                EncryptedState::WaitingAuthServiceRequest {
-                    accepted,
-                    ref mut sent,
-                } => {
+                EncryptedState::WaitingAuthServiceRequest { ref mut sent, .. } => {
                     debug!("sending ssh-userauth service requset");
                     if !*sent {
                         self.common.packet_writer.write_packet(|w| {
@@ -1105,7 +1111,12 @@ impl Session {
                         })?;
                         *sent = true
                     }
-                    accepted
+                    // sesh: the first auth request follows the service
+                    // request at once (RFC 4253 section 10 does not ask the
+                    // client to wait for SERVICE_ACCEPT; a server reads the
+                    // two in order, as sshd and russh's server do): one round
+                    // trip less. SERVICE_ACCEPT is read in WaitingAuthRequest.
+                    true
                 }
                 EncryptedState::InitCompression | EncryptedState::Authenticated => false,
             };
@@ -1388,6 +1399,14 @@ impl Encrypted {
         user: &str,
         auth_method: &auth::Method,
     ) -> Result<bool, crate::Error> {
+        // sesh: with the private key at hand, the signed request goes at
+        // once (RFC 4252 section 7 allows it): no probe and PK_OK, one round
+        // trip less. A refused key still gets USERAUTH_FAILURE, and the
+        // caller tries its next key.
+        if let auth::Method::PublicKey { .. } | auth::Method::OpenSshCertificate { .. } = auth_method {
+            self.client_send_signature(user, auth_method, &mut Vec::new())?;
+            return Ok(true);
+        }
         // The server is waiting for our USERAUTH_REQUEST.
         Ok(push_packet!(self.write, {
             self.write.push(msg::USERAUTH_REQUEST);
