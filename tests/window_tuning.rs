@@ -24,7 +24,7 @@ const OVERHEAD_KIB: u64 = 40 * 1024;
 /// `sesh exec --window-max 8M` through the relay to `server`.
 fn through_relay(server: &Server, relay: &Relay, command: &str) -> Command {
     let mut remote = Remote::of_serve(server);
-    remote.target = relay.addr.to_string();
+    remote.target = format!("127.0.0.1:{}", relay.port);
     let mut sesh = remote.command(&["--window-max", CAP]);
     sesh.arg(command).env("RUST_LOG", LOG.split_once('=').unwrap().1);
     sesh
@@ -47,7 +47,7 @@ fn peak_over(pid: u32, pause: Duration) -> u64 {
 #[test]
 fn client_window_grows_and_a_stalled_reader_stays_bounded() {
     let server = Server::start_sh(&[]);
-    let relay = Relay::start(server.addr, DELAY);
+    let relay = Relay::start(server.addr.port(), DELAY, false).unwrap();
     let total: usize = 200_000_000;
     let mut sesh = through_relay(&server, &relay, &format!("head -c {total} /dev/zero"));
     let mut child = sesh
@@ -100,7 +100,7 @@ fn server_window_grows_and_a_stalled_command_stays_bounded() {
     ];
     let server = Server::start_through(&["env", LOG], keys, &args);
     let before = rss_kib(server.child.id());
-    let relay = Relay::start(server.addr, DELAY);
+    let relay = Relay::start(server.addr.port(), DELAY, false).unwrap();
     let total: usize = 200_000_000;
     let command = "head -c 60000000 >/dev/null; sleep 10; wc -c";
     let mut sesh = through_relay(&server, &relay, command);
