@@ -1,5 +1,5 @@
 //! sesh against OpenSSH, side by side on loopback: latency, throughput,
-//! concurrency, memory, fan-out and connection reuse, for sesh exec -> sesh serve, ssh ->
+//! concurrency, memory, fan-out, connection reuse and a 1,000-address fleet, for sesh exec -> sesh serve, ssh ->
 //! sshd and the crossed pairs. Prints a table of medians (with min and
 //! max) and the targets as ratios, and writes the same as JSON.
 //!
@@ -7,8 +7,10 @@
 //! build). Without `--bench` on its command line, as `cargo test` runs it,
 //! it does everything in a tiny mode of a few seconds so it cannot rot.
 //! Options: `--tiny` (tiny even under cargo bench), `--json PATH`,
-//! `--only memory,latency,throughput,concurrency,fan-out,reuse`.
+//! `--only memory,latency,throughput,concurrency,fan-out,reuse,fleet`.
 
+mod fleet;
+mod fleet_run;
 mod measure;
 mod peers;
 mod report;
@@ -50,7 +52,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ..Report::default()
     };
     type Scenario = fn(&peers::Peers, &Settings, &mut Report) -> Result<(), String>;
-    let all: [(&str, Scenario); 6] = [
+    let all: [(&str, Scenario); 7] = [
         // Memory first: "at rest" means a server that has served nothing.
         ("memory", scenarios::memory),
         ("latency", scenarios::latency),
@@ -58,6 +60,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ("concurrency", scenarios::concurrency),
         ("fan-out", scenarios::fanout),
         ("reuse", reuse::reuse),
+        ("fleet", fleet_run::fleet),
     ];
     // `--only NAME,...` runs just those scenarios (the rest's targets are
     // then not judged).
@@ -74,6 +77,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         scenario(&peers, &settings, &mut report).map_err(|e| format!("{name}: {e}"))?;
     }
     scenarios::judge(&mut report, &settings);
+    fleet_run::judge(&mut report, &settings);
     report.print_table();
     if let Some(dir) = json.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

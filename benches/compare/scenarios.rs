@@ -28,6 +28,9 @@ pub struct Settings {
     pub reuse_concurrent: usize,
     pub reuse_idle: usize,
     pub reuse_fanout: usize,
+    /// Addresses of the loopback fleet, and its rounds.
+    pub fleet_targets: usize,
+    pub fleet_runs: usize,
 }
 
 impl Settings {
@@ -48,6 +51,8 @@ impl Settings {
             reuse_concurrent: 20,
             reuse_idle: 50,
             reuse_fanout: 50,
+            fleet_targets: 1000,
+            fleet_runs: 3,
         }
     }
 
@@ -68,6 +73,8 @@ impl Settings {
             reuse_concurrent: 3,
             reuse_idle: 3,
             reuse_fanout: 3,
+            fleet_targets: 5,
+            fleet_runs: 1,
         }
     }
 }

@@ -25,6 +25,7 @@ mod request;
 mod session;
 mod sftp;
 mod socket;
+mod spawn;
 mod stdin;
 mod workers;
 
