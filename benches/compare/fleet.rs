@@ -21,17 +21,8 @@ const SSHD_ADDRESSES: usize = 16;
 
 /// One server kind's fleet: its processes and the port they share.
 pub struct Fleet {
-    pub kind: ServerKind,
     pub port: u16,
-    /// The main process whose memory and log matter (the first sshd).
     children: Vec<Child>,
-}
-
-impl Fleet {
-    /// The pid of the (first) server process.
-    pub fn pid(&self) -> u32 {
-        self.children[0].id()
-    }
 }
 
 impl Drop for Fleet {
@@ -201,7 +192,6 @@ fn start_serve(sesh: &Path, dir: &Path, addresses: &[Ipv4Addr]) -> Result<Fleet,
             .args(["--max-connections", &(addresses.len() + 10).to_string()]);
         let child = spawn(cmd, &log)?;
         let fleet = Fleet {
-            kind: ServerKind::SeshServe,
             port,
             children: vec![child],
         };
@@ -240,11 +230,7 @@ fn start_sshds(dir: &Path, addresses: &[Ipv4Addr]) -> Result<Fleet, String> {
         cmd.args(["-D", "-f"]).arg(&config).arg("-E").arg(&log);
         children.push(spawn(cmd, &log)?);
     }
-    let fleet = Fleet {
-        kind: ServerKind::Sshd,
-        port,
-        children,
-    };
+    let fleet = Fleet { port, children };
     wait_ready(addresses, port, &log)?;
     Ok(fleet)
 }
