@@ -116,9 +116,10 @@ impl Fleets {
         let port = self.fleet(kind).port;
         let hosts: Vec<String> = self.addresses.iter().map(|a| format!("{a}:{port}")).collect();
         let mut cmd = Command::new(sesh);
+        // -n: no stdin to broadcast, so --parallel may be below the host count.
         cmd.env("HOME", self.home())
             .arg("exec")
-            .args(["-F", "none", "-i"]);
+            .args(["-n", "-F", "none", "-i"]);
         cmd.arg(self.dir.path().join("id"))
             .args(["--host-key", &self.fingerprint])
             .args(["--parallel", &parallel.to_string(), "-H", &hosts.join(",")])
