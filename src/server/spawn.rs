@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use super::process::{ProcessSpec, reset_signals};
 
 /// The child's stack: its steps are a few system calls deep.
-const STACK: usize = 128 * 1024;
+const STACK: usize = 64 * 1024;
 
 /// A started command: its pid and the server's ends of its pipes.
 pub struct Spawned {
@@ -263,5 +263,53 @@ impl Drop for Reaper {
         if let (Some(pid), Ok(runtime)) = (self.0, tokio::runtime::Handle::try_current()) {
             drop(runtime.spawn_blocking(move || reap(pid, 0)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn spec(program: &str, args: &[&str]) -> ProcessSpec {
+        ProcessSpec {
+            program: program.into(),
+            args: args.iter().map(Into::into).collect(),
+            arg0: None,
+            env: vec![("GREETING".into(), "hello".into())],
+            cwd: "/tmp".into(),
+            pty: None,
+        }
+    }
+
+    /// A command started without fork gets its arguments, its environment
+    /// alone, its working directory and a session of its own, writes to
+    /// its pipes, and its exit status comes back through the pidfd.
+    #[tokio::test]
+    async fn runs_with_pipes_env_cwd_and_session() {
+        // Field 6 of /proc/PID/stat is the session id.
+        let script =
+            r#"echo "$GREETING $(pwd)"; read -r _ _ _ _ _ sid _ < /proc/$$/stat; echo $sid; echo $$; exit 3"#;
+        let child = spawn(&spec("/bin/sh", &["-c", script]), 64).unwrap();
+        let pid = child.pid;
+        drop(child.stdin);
+        let mut out = String::new();
+        std::fs::File::from(child.stdout)
+            .read_to_string(&mut out)
+            .unwrap();
+        let status = wait(pid).await.unwrap();
+        assert_eq!(status.code(), Some(3));
+        let lines: Vec<&str> = out.lines().map(str::trim).collect();
+        assert_eq!(lines[0], "hello /tmp", "{out}");
+        assert_eq!(lines[1], lines[2], "the command leads its own session: {out}");
+    }
+
+    /// A program that cannot be executed is an error of the spawn (the
+    /// child's errno), not a command that exits 127.
+    #[test]
+    fn missing_program_is_an_error() {
+        let error = spawn(&spec("/nonexistent/program", &[]), 64).err().unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
     }
 }
