@@ -11,6 +11,9 @@
 //! nearly all in `copy_page_range` and `exit_mmap`. The child here shares
 //! the server's memory until it execs, so nothing is copied.
 //!
+//! The child also starts on the server's descriptor table and copies only
+//! the few low descriptors of [`super::fd_slots`], not every socket.
+//!
 //! The child reads only what [`Plan`] prepared before the clone and makes
 //! only system calls: it must not allocate or take a lock, since it runs
 //! on the server's memory while the server's other threads go on.
@@ -46,6 +49,10 @@ struct Plan {
     cwd: CString,
     /// The child's ends of its stdin, stdout and stderr (all >= 3).
     stdio: [RawFd; 3],
+    /// Non-zero: the child shares the server's descriptor table at first
+    /// and takes a private copy of the descriptors below this (the
+    /// [`super::fd_slots`], which hold `stdio`) as its first step.
+    unshare_below: u32,
     open_files: Option<libc::rlimit>,
     last_signal: i32,
     /// The errno of the child's step that failed; 0 while none did.
@@ -64,8 +71,15 @@ pub fn spawn(spec: &ProcessSpec, last_signal: i32) -> io::Result<Spawned> {
     let (stdin_child, stdin) = pipe()?;
     let (stdout, stdout_child) = pipe()?;
     let (stderr, stderr_child) = pipe()?;
-    let plan = plan(spec, last_signal, [&stdin_child, &stdout_child, &stderr_child])?;
+    let ends = [&stdin_child, &stdout_child, &stderr_child];
+    let slots = super::fd_slots::load(ends).transpose()?;
+    let mut plan = plan(spec, last_signal, ends.map(|fd| fd.as_raw_fd()))?;
+    if let Some(slots) = &slots {
+        plan.stdio = slots.fds();
+        plan.unshare_below = slots.below();
+    }
     let pid = clone_child(&plan)?;
+    drop(slots);
     drop((stdin_child, stdout_child, stderr_child));
     let error = plan.error.load(Ordering::SeqCst);
     if error != 0 {
@@ -82,7 +96,7 @@ pub fn spawn(spec: &ProcessSpec, last_signal: i32) -> io::Result<Spawned> {
     })
 }
 
-fn plan(spec: &ProcessSpec, last_signal: i32, stdio: [&OwnedFd; 3]) -> io::Result<Plan> {
+fn plan(spec: &ProcessSpec, last_signal: i32, stdio: [RawFd; 3]) -> io::Result<Plan> {
     let c = |s: &OsStr| CString::new(s.as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
     let program = c(spec.program.as_os_str())?;
     let mut strings = vec![c(spec.arg0.as_deref().unwrap_or(spec.program.as_os_str()))?];
@@ -108,7 +122,8 @@ fn plan(spec: &ProcessSpec, last_signal: i32, stdio: [&OwnedFd; 3]) -> io::Resul
         program,
         _strings: strings,
         cwd: c(spec.cwd.as_os_str())?,
-        stdio: stdio.map(|fd| fd.as_raw_fd()),
+        stdio,
+        unshare_below: 0,
         open_files: crate::rlimit::for_children(),
         last_signal,
         error: AtomicI32::new(0),
@@ -131,10 +146,15 @@ fn clone_child(plan: &Plan) -> io::Result<i32> {
         let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
         libc::sigfillset(all.as_mut_ptr());
         libc::pthread_sigmask(libc::SIG_SETMASK, all.as_ptr(), old.as_mut_ptr());
+        let files = if plan.unshare_below != 0 {
+            libc::CLONE_FILES
+        } else {
+            0
+        };
         let pid = libc::clone(
             child,
             top as *mut c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            libc::CLONE_VM | libc::CLONE_VFORK | files | libc::SIGCHLD,
             plan as *const Plan as *mut c_void,
         );
         let error = io::Error::last_os_error();
@@ -152,6 +172,20 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
     // or exits; every call below is a system call wrapper.
     unsafe {
         let plan = &*(arg as *const Plan);
+        // First, before any descriptor is touched: the table is the
+        // server's until unshared. Kernels before 5.9 have no close_range;
+        // then the whole table is copied (close-on-exec closes the rest).
+        if plan.unshare_below != 0
+            && libc::syscall(
+                libc::SYS_close_range,
+                plan.unshare_below,
+                u32::MAX,
+                libc::CLOSE_RANGE_UNSHARE,
+            ) < 0
+            && libc::unshare(libc::CLONE_FILES) < 0
+        {
+            fail(plan);
+        }
         if reset_signals(plan.last_signal).is_err() {
             fail(plan);
         }
