@@ -1,15 +1,15 @@
 //! sesh against OpenSSH, side by side on loopback and through a delay
 //! relay: latency, throughput, concurrency, memory, fan-out, connection
-//! reuse and WAN, for sesh exec -> sesh serve, ssh -> sshd and the crossed
-//! pairs. Prints a table of medians (with min and max) and the issue's
-//! targets as ratios, and writes the same as JSON.
+//! reuse, WAN and a 1,000-address fleet, for sesh exec -> sesh serve, ssh
+//! -> sshd and the crossed pairs. Prints a table of medians (with min and
+//! max) and the targets as ratios, and writes the same as JSON.
 //!
 //! `cargo bench --bench compare` runs it in full (about 10 minutes, 3-7
 //! of them the WAN section; release build). Without `--bench` on its command
 //! line, as `cargo test` runs it, it does everything in a tiny mode of a
 //! few seconds so it cannot rot.
 //! Options: `--tiny` (tiny even under cargo bench), `--json PATH`,
-//! `--only memory,latency,throughput,concurrency,fan-out,reuse,wan`.
+//! `--only memory,latency,throughput,concurrency,fan-out,reuse,wan,fleet`.
 //! The WAN section (`wan`, through a delay relay) takes its own:
 //! `--wan-rtt 50,10` (round-trip times in ms), `--wan-pairs
 //! sesh-sesh,ssh-sshd,ssh-sesh,sesh-sshd` (client-server), `--wan-runs N`
@@ -18,6 +18,8 @@
 //! E.g. `cargo bench --locked --bench compare -- --only wan --wan-rtt 50
 //! --wan-pairs sesh-sesh,ssh-sshd`.
 
+mod fleet;
+mod fleet_run;
 mod measure;
 mod peers;
 mod relay;
@@ -62,7 +64,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ..Report::default()
     };
     type Scenario = fn(&peers::Peers, &Settings, &mut Report) -> Result<(), String>;
-    let all: [(&str, Scenario); 7] = [
+    let all: [(&str, Scenario); 8] = [
         // Memory first: "at rest" means a server that has served nothing.
         ("memory", scenarios::memory),
         ("latency", scenarios::latency),
@@ -71,6 +73,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
         ("fan-out", scenarios::fanout),
         ("reuse", reuse::reuse),
         ("wan", wan::wan),
+        ("fleet", fleet_run::fleet),
     ];
     // `--only NAME,...` runs just those scenarios (the rest's targets are
     // then not judged).
@@ -88,6 +91,7 @@ fn run(tiny: bool, json: &std::path::Path) -> Result<(), String> {
     }
     scenarios::judge(&mut report, &settings);
     wan::judge(&mut report, &settings.wan);
+    fleet_run::judge(&mut report, &settings);
     report.print_table();
     if let Some(dir) = json.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

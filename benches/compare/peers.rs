@@ -220,7 +220,7 @@ impl Peers {
     }
 }
 
-fn keygen(path: &Path) -> Result<(), String> {
+pub fn keygen(path: &Path) -> Result<(), String> {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(path)
@@ -302,7 +302,7 @@ fn start_sshd(dir: &Path, max_connections: usize) -> Result<Server, String> {
     Ok(server)
 }
 
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("a free port: {e}"))?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }

@@ -139,12 +139,12 @@ impl Report {
             m.cpus, m.cpu, m.kernel, m.openssh, m.sesh, self.mode
         );
         println!(
-            "\n{:<12} {:<54} {:>10} {:>10} {:>10}  unit",
+            "\n{:<12} {:<58} {:>10} {:>10} {:>10}  unit",
             "scenario", "what", "median", "min", "max"
         );
         for row in &self.rows {
             println!(
-                "{:<12} {:<54} {:>10} {:>10} {:>10}  {}",
+                "{:<12} {:<58} {:>10} {:>10} {:>10}  {}",
                 row.scenario,
                 row.what,
                 figure(row.median),

@@ -30,6 +30,9 @@ pub struct Settings {
     pub reuse_idle: usize,
     pub reuse_fanout: usize,
     pub wan: WanSettings,
+    /// Addresses of the loopback fleet, and its rounds.
+    pub fleet_targets: usize,
+    pub fleet_runs: usize,
 }
 
 impl Settings {
@@ -51,6 +54,8 @@ impl Settings {
             reuse_idle: 50,
             reuse_fanout: 50,
             wan: WanSettings::full(),
+            fleet_targets: 1000,
+            fleet_runs: 3,
         }
     }
 
@@ -72,6 +77,8 @@ impl Settings {
             reuse_idle: 3,
             reuse_fanout: 3,
             wan: WanSettings::tiny(),
+            fleet_targets: 5,
+            fleet_runs: 1,
         }
     }
 }

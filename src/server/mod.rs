@@ -12,6 +12,7 @@ mod auth;
 mod config;
 mod connection;
 mod env;
+mod fd_slots;
 mod handler;
 mod input_queue;
 mod job;
@@ -25,6 +26,7 @@ mod request;
 mod session;
 mod sftp;
 mod socket;
+mod spawn;
 mod stdin;
 mod workers;
 
@@ -48,6 +50,8 @@ pub(crate) struct Shared {
 
 /// Binds the listen addresses; the one error a caller shows before serving.
 pub async fn bind(config: &ServerConfig) -> color_eyre::Result<Listeners> {
+    // While descriptor numbers are still low (see fd_slots.rs).
+    fd_slots::reserve();
     Listeners::bind(&config.listen).await
 }
 

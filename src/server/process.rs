@@ -32,6 +32,9 @@ pub struct ProcessSpec {
 /// only when the system cannot start the program (a command the shell
 /// cannot find is the shell's own 127).
 pub fn spawn(spec: &ProcessSpec) -> io::Result<Job> {
+    if super::spawn::suits(spec) {
+        return spawn_shared(spec);
+    }
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -104,6 +107,28 @@ pub fn spawn(spec: &ProcessSpec) -> io::Result<Job> {
     })
 }
 
+/// [`spawn`] without a fork (see [`super::spawn`]): pipes only.
+fn spawn_shared(spec: &ProcessSpec) -> io::Result<Job> {
+    let child = super::spawn::spawn(spec, last_signal())?;
+    let pid = child.pid;
+    let io = JobIo::Pipes {
+        stdin: Box::new(tokio::net::unix::pipe::Sender::from_owned_fd(child.stdin)?),
+        stdout: Box::new(tokio::net::unix::pipe::Receiver::from_owned_fd(child.stdout)?),
+        stderr: Box::new(tokio::net::unix::pipe::Receiver::from_owned_fd(child.stderr)?),
+    };
+    let wait = async move {
+        super::spawn::wait(pid)
+            .await
+            .map_or(Ending::Exited(255), Ending::from)
+    };
+    Ok(Job {
+        io,
+        wait: Box::pin(wait),
+        // After setsid the child leads its own process group.
+        stop: Stop::Group(pid),
+    })
+}
+
 /// The highest signal number of this platform.
 fn last_signal() -> i32 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -126,7 +151,7 @@ fn last_signal() -> i32 {
 /// # Safety
 /// To be called in the forked child only (it changes the process's
 /// signal state).
-unsafe fn reset_signals(last_signal: i32) -> io::Result<()> {
+pub(super) unsafe fn reset_signals(last_signal: i32) -> io::Result<()> {
     // SAFETY: zeroed is a valid sigaction (empty mask, no flags); with
     // SIG_DFL as handler it installs no code of ours.
     let mut default: libc::sigaction = unsafe { std::mem::zeroed() };
