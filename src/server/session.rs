@@ -9,6 +9,8 @@
 //! cancelled instead), and nothing more is sent. The command is a
 //! [`Job`]: a process or a builtin service, run alike.
 
+mod state;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,10 +23,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::input_queue::InputQueue;
-use super::job::{Ending, Job, JobIo, Stop};
+use super::job::{Ending, Job, JobIo};
 use super::output::{self, Stream};
 use super::pty::WindowSize;
 use super::stdin::{self, StdinSink};
+use state::State;
 
 /// What the connection's handler tells a session, in the order the client
 /// asked for it. The handler has already answered the client.
@@ -83,11 +86,14 @@ pub async fn run(channel: Channel<Msg>, mut control: mpsc::UnboundedReceiver<Con
             counters: &counters,
         };
         let outcome = supervisor
-            .supervise(job, input.clone(), write_half.clone())
+            .supervise(id, job, input.clone(), write_half.clone())
             .instrument(span.clone())
             .await;
         if !outcome.hung_up {
-            report(id, &ctx.handle, &write_half, outcome.ending).await;
+            if !outcome.reported {
+                report(id, &ctx.handle, &write_half, outcome.ending).await;
+            }
+            let _ = write_half.close().await;
         }
         tracing::info!(
             parent: &span,
@@ -115,7 +121,7 @@ async fn wait_for_start(control: &mut mpsc::UnboundedReceiver<Control>) -> Optio
     None
 }
 
-/// Sends how the command ended, then CLOSE.
+/// Sends how the command ended (CLOSE is the caller's).
 async fn report(id: ChannelId, handle: &Handle, channel: &ChannelWriteHalf<Msg>, ending: Option<Ending>) {
     match ending {
         Some(Ending::Exited(code)) => {
@@ -129,7 +135,6 @@ async fn report(id: ChannelId, handle: &Handle, channel: &ChannelWriteHalf<Msg>,
         }
         None => {}
     }
-    let _ = channel.close().await;
 }
 
 #[derive(Default)]
@@ -142,6 +147,8 @@ struct Outcome {
     ending: Option<Ending>,
     /// The client went away: nothing more may be sent.
     hung_up: bool,
+    /// The exit report went out with the EOF.
+    reported: bool,
 }
 
 struct Supervisor<'a> {
@@ -157,6 +164,7 @@ impl Supervisor<'_> {
     /// the output ends, if the client is still there.
     async fn supervise(
         &mut self,
+        id: ChannelId,
         job: Box<Job>,
         input: InputQueue,
         channel: Arc<ChannelWriteHalf<Msg>>,
@@ -168,15 +176,22 @@ impl Supervisor<'_> {
         while !state.done() {
             tokio::select! {
                 waited = &mut wait, if state.status.is_none() => {
-                    state.exited(waited);
+                    let eof_now = state.exited(waited);
                     let _ = exited_tx.send(true);
+                    if eof_now {
+                        state.reported = self.eof_and_report(id, &channel, &state).await;
+                    }
                 }
                 _ = &mut outputs, if !state.outputs_done => {
                     state.outputs_done = true;
                     tracing::debug!("output ended");
-                    if !state.hung_up {
-                        let _ = channel.eof().await;
+                    if state.eof_due() {
+                        state.reported = self.eof_and_report(id, &channel, &state).await;
                     }
+                }
+                _ = sleep_until(state.eof_at), if state.eof_at.is_some() => {
+                    state.eof_at = None;
+                    let _ = channel.eof().await;
                 }
                 message = self.control.recv(), if state.control_open => state.control(message),
                 _ = self.gone.cancelled(), if !state.hung_up => {
@@ -191,7 +206,16 @@ impl Supervisor<'_> {
         Outcome {
             ending: state.status,
             hung_up: state.hung_up,
+            reported: state.reported,
         }
+    }
+
+    /// EOF and the exit report back to back, nothing between them: a
+    /// client may close the channel as soon as it has our EOF.
+    async fn eof_and_report(&self, id: ChannelId, channel: &ChannelWriteHalf<Msg>, state: &State) -> bool {
+        let _ = channel.eof().await;
+        report(id, &self.ctx.handle, channel, state.status).await;
+        true
     }
 
     fn start_streams(
@@ -223,86 +247,6 @@ impl Supervisor<'_> {
                 (stdin_task, outputs, Some(master))
             }
         }
-    }
-}
-
-/// What the supervisor knows about a running command between events.
-struct State {
-    stop: Stop,
-    grace: Duration,
-    pty: Option<Arc<super::pty::PtyMaster>>,
-    status: Option<Ending>,
-    outputs_done: bool,
-    /// The client went away: nothing more may be sent.
-    hung_up: bool,
-    /// The server is stopping.
-    stopping: bool,
-    /// When SIGKILL is due after a hang-up.
-    kill_at: Option<tokio::time::Instant>,
-    control_open: bool,
-}
-
-impl State {
-    fn new(stop: Stop, grace: Duration, pty: Option<Arc<super::pty::PtyMaster>>) -> Self {
-        Self {
-            stop,
-            grace,
-            pty,
-            status: None,
-            outputs_done: false,
-            hung_up: false,
-            stopping: false,
-            kill_at: None,
-            control_open: true,
-        }
-    }
-
-    /// Reaped, and its output ended (or was abandoned after a hang-up).
-    fn done(&self) -> bool {
-        self.status.is_some() && self.outputs_done
-    }
-
-    fn exited(&mut self, ending: Ending) {
-        self.status = Some(ending);
-        tracing::debug!("command exited");
-    }
-
-    fn control(&mut self, message: Option<Control>) {
-        match message {
-            Some(Control::Signal(signo)) => self.stop.signal(signo),
-            Some(Control::Resize(size)) => {
-                if let Some(master) = &self.pty {
-                    let _ = master.resize(size);
-                }
-            }
-            Some(Control::Started { .. }) => {}
-            None => self.control_open = false,
-        }
-    }
-
-    /// The client closed the channel or the connection ended.
-    fn client_gone(&mut self) {
-        self.hung_up = true;
-        self.outputs_done = true;
-        self.hang_up();
-    }
-
-    fn server_stopping(&mut self) {
-        self.stopping = true;
-        self.hang_up();
-    }
-
-    /// SIGHUP to the group now, SIGKILL after the grace period; a builtin
-    /// is cancelled.
-    fn hang_up(&mut self) {
-        if self.kill_at.is_none() && self.stop.hang_up() {
-            self.kill_at = Some(tokio::time::Instant::now() + self.grace);
-        }
-    }
-
-    fn kill_due(&mut self) {
-        self.stop.kill();
-        self.kill_at = None;
     }
 }
 
