@@ -276,7 +276,10 @@ fn garbage_clients() {
     assert_eq!(reusing.exec("true").status.code(), Some(0));
     let socket = reusing.sockets().pop().expect("a socket");
     let frame = |body: &str| [&(body.len() as u32).to_be_bytes()[..], body.as_bytes()].concat();
-    let hello = frame(r#"{"t":"hello","proto":"sesh-mux","v":1,"pid":1}"#);
+    let hello = frame(&format!(
+        r#"{{"t":"hello","proto":"sesh-mux","v":{},"pid":1}}"#,
+        sesh::client::mux::VERSION
+    ));
     let mut huge = UnixStream::connect(&socket).unwrap();
     huge.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     huge.write_all(&hello).unwrap();

@@ -35,6 +35,8 @@ use std::time::Duration;
 
 pub use hosts::run_host;
 pub use passenger::control;
+/// The control protocol's version (for tests that speak it by hand).
+pub use protocol::VERSION;
 
 use super::ExecConfig;
 use crate::exit::Ending;
