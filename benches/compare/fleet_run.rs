@@ -9,7 +9,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::fleet::Fleets;
-use crate::measure::peak_rss_kib;
 use crate::peers::{Peers, ServerKind};
 use crate::report::{Report, Row};
 use crate::scenarios::Settings;
@@ -92,7 +91,7 @@ pub fn fleet(peers: &Peers, settings: &Settings, report: &mut Report) -> Result<
 
 /// Runs `cmd` with `input` (or nothing) on stdin: its wall time and its
 /// own peak RSS in KiB, read from VmHWM every 2 ms (see
-/// [`crate::measure::run_with_peak`]). Fails on a non-zero exit or
+/// [`crate::measure::wait_with_peak`]). Fails on a non-zero exit or
 /// stderr other than `expected`, which is shown.
 fn run(mut cmd: Command, input: Option<String>, expected: &str) -> Result<(Duration, u64), String> {
     let start = Instant::now();
@@ -110,14 +109,7 @@ fn run(mut cmd: Command, input: Option<String>, expected: &str) -> Result<(Durat
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let mut peak = 0;
-    let status = loop {
-        peak = peak_rss_kib(child.id()).max(peak);
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let (status, peak) = crate::measure::wait_with_peak(&mut child)?;
     let elapsed = start.elapsed();
     let _ = writer.join();
     let errors = reader.join().unwrap_or_default();

@@ -28,19 +28,25 @@ pub fn run_with_peak(mut cmd: Command) -> Result<(Duration, u64), String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("{cmd:?}: {e}"))?;
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(peak_rss_kib(child.id()));
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let (status, peak) = wait_with_peak(&mut child)?;
     let elapsed = start.elapsed();
     if !status.success() {
         return Err(format!("{cmd:?}: {status}"));
     }
     Ok((elapsed, peak))
+}
+
+/// Waits for `child`, reading its own `VmHWM` every 2 ms: how it ended and
+/// its peak resident memory in KiB.
+pub fn wait_with_peak(child: &mut Child) -> Result<(std::process::ExitStatus, u64), String> {
+    let mut peak = 0;
+    loop {
+        peak = peak.max(peak_rss_kib(child.id()));
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok((status, peak));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Like `run`, with `input` on stdin.

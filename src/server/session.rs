@@ -179,14 +179,16 @@ impl Supervisor<'_> {
                     let eof_now = state.exited(waited);
                     let _ = exited_tx.send(true);
                     if eof_now {
-                        state.reported = self.eof_and_report(id, &channel, &state).await;
+                        self.eof_and_report(id, &channel, state.status).await;
+                        state.reported = true;
                     }
                 }
                 _ = &mut outputs, if !state.outputs_done => {
                     state.outputs_done = true;
                     tracing::debug!("output ended");
                     if state.eof_due() {
-                        state.reported = self.eof_and_report(id, &channel, &state).await;
+                        self.eof_and_report(id, &channel, state.status).await;
+                        state.reported = true;
                     }
                 }
                 _ = sleep_until(state.eof_at), if state.eof_at.is_some() => {
@@ -212,10 +214,9 @@ impl Supervisor<'_> {
 
     /// EOF and the exit report back to back, nothing between them: a
     /// client may close the channel as soon as it has our EOF.
-    async fn eof_and_report(&self, id: ChannelId, channel: &ChannelWriteHalf<Msg>, state: &State) -> bool {
+    async fn eof_and_report(&self, id: ChannelId, channel: &ChannelWriteHalf<Msg>, ending: Option<Ending>) {
         let _ = channel.eof().await;
-        report(id, &self.ctx.handle, channel, state.status).await;
-        true
+        report(id, &self.ctx.handle, channel, ending).await;
     }
 
     fn start_streams(

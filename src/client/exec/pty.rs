@@ -73,26 +73,23 @@ impl Pty {
 
     /// The next window size; pending for ever when none can come.
     pub async fn next_size(&mut self) -> (u32, u32) {
-        loop {
-            let changed = match &mut self.resizes {
-                Resizes::Winch(Some(winch)) => winch.recv().await.and_then(|()| terminal::size()),
-                Resizes::Passed(sizes) => sizes.recv().await,
-                Resizes::Winch(None) => None,
-            };
-            match changed {
-                Some(size) => return size,
-                // The source is gone: no more sizes.
-                None if self.closed() => std::future::pending::<()>().await,
-                None => {}
+        match &mut self.resizes {
+            // A SIGWINCH without a readable size (no terminal) is skipped.
+            Resizes::Winch(Some(winch)) => {
+                while winch.recv().await.is_some() {
+                    if let Some(size) = terminal::size() {
+                        return size;
+                    }
+                }
             }
+            Resizes::Passed(sizes) => {
+                if let Some(size) = sizes.recv().await {
+                    return size;
+                }
+            }
+            Resizes::Winch(None) => {}
         }
-    }
-
-    fn closed(&self) -> bool {
-        match &self.resizes {
-            Resizes::Winch(winch) => winch.is_none(),
-            Resizes::Passed(sizes) => sizes.is_closed(),
-        }
+        std::future::pending().await
     }
 }
 
