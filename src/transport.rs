@@ -47,6 +47,35 @@ pub fn preferred() -> russh::Preferred {
     }
 }
 
+/// [`preferred`] for a host whose known_hosts entries are `on_file`, with
+/// the host key algorithms ordered as ssh orders them: the types on file
+/// first; host certificates only when a CA line names the host (a
+/// certificate no CA vouches for is checked by its plain key anyway). A
+/// host with nothing on file gets the default order. The first host key
+/// algorithm must match the server's for the key exchange guess to count.
+pub fn preferred_for(on_file: &crate::client::host_key::OnFile) -> russh::Preferred {
+    let mut preferred = preferred();
+    if on_file.algorithms.is_empty() {
+        return preferred;
+    }
+    let known = |a: &Algorithm| on_file.algorithms.iter().any(|b| same_key_type(a, b));
+    let (mut key, rest): (Vec<Algorithm>, Vec<Algorithm>) = preferred.key.iter().cloned().partition(known);
+    key.extend(rest);
+    preferred.key = Cow::Owned(key);
+    if !on_file.authority {
+        preferred.host_key_certificates = Cow::Borrowed(&[]);
+    }
+    preferred
+}
+
+/// Whether two algorithms take the same kind of key (RSA's hashes are one).
+fn same_key_type(a: &Algorithm, b: &Algorithm) -> bool {
+    match (a, b) {
+        (Algorithm::Rsa { .. }, Algorithm::Rsa { .. }) => true,
+        _ => a == b,
+    }
+}
+
 /// AES-GCM first where the CPU has AES and carry-less multiply
 /// instructions: on loopback it moved 1 GiB at about 1.6x the rate of
 /// chacha20-poly1305 (russh's first choice) in sesh exec -> sesh serve.
@@ -101,5 +130,35 @@ mod tests {
                 "{name:?}"
             );
         }
+    }
+
+    #[test]
+    fn host_key_types_on_file_lead() {
+        use crate::client::host_key::OnFile;
+        let p256 = Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP256,
+        };
+        // Nothing on file: the default, certificates first.
+        let default = preferred_for(&OnFile::default());
+        assert_eq!(default.key[0], Algorithm::Ed25519);
+        assert!(!default.host_key_certificates.is_empty());
+        // An ECDSA key on file: ECDSA first, every other type after, and
+        // no certificates without a CA for the host.
+        let ecdsa = preferred_for(&OnFile {
+            algorithms: vec![p256.clone()],
+            authority: false,
+        });
+        assert_eq!(ecdsa.key[0], p256);
+        assert_eq!(ecdsa.key.len(), default.key.len());
+        assert!(ecdsa.host_key_certificates.is_empty());
+        // An RSA key (ssh-rsa) puts both SHA-2 RSA algorithms first; a CA
+        // line keeps the certificates.
+        let rsa = preferred_for(&OnFile {
+            algorithms: vec![Algorithm::Rsa { hash: None }],
+            authority: true,
+        });
+        assert!(matches!(rsa.key[0], Algorithm::Rsa { .. }));
+        assert!(matches!(rsa.key[1], Algorithm::Rsa { .. }));
+        assert!(!rsa.host_key_certificates.is_empty());
     }
 }

@@ -3,25 +3,7 @@
 //! and line, once, and the good line after them still verifies the host.
 
 use crate::support::exec::sesh_exec;
-use crate::support::{Keys, Server, describe, keygen, run_with_input};
-
-/// A server with a host key on disk, so a test can write its public half
-/// into a known_hosts.
-fn server_with_host_key() -> (Server, String) {
-    let keys = Keys::new();
-    let host_key = keys.path("host_key");
-    keygen(&host_key);
-    let public = std::fs::read_to_string(keys.path("host_key.pub")).unwrap();
-    let public: Vec<&str> = public.split_whitespace().take(2).collect();
-    let authorized_keys = keys.authorized_keys();
-    let args = [
-        "--host-key",
-        host_key.to_str().unwrap(),
-        "--authorized-keys",
-        authorized_keys.to_str().unwrap(),
-    ];
-    (Server::start_bare(keys, &args), public.join(" "))
-}
+use crate::support::{Server, describe, run_with_input};
 
 /// Malformed lines and patterns: garbage, a bad key, an unknown marker, a
 /// broken hashed name, an empty pattern, bytes that are not UTF-8. The host
@@ -29,7 +11,7 @@ fn server_with_host_key() -> (Server, String) {
 /// still appears once.
 #[test]
 fn malformed_lines_skipped() {
-    let (server, key) = server_with_host_key();
+    let (server, key) = Server::start_with_host_key();
     let name = format!("[127.0.0.1]:{}", server.port());
     let dir = tempfile::tempdir().unwrap();
     let known_hosts = dir.path().join("known_hosts");

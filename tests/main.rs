@@ -10,6 +10,7 @@ mod exec_config;
 mod exec_config_host_keys;
 mod exec_config_routes;
 mod exec_config_session;
+mod exec_handshake;
 mod exec_host_certs;
 mod exec_jump;
 mod exec_known_hosts;

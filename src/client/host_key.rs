@@ -159,20 +159,51 @@ fn unknown(files: &KnownHostsFiles, host: &str, port: u16, key: &PublicKey) -> R
 /// back, but only to a key already on file: it is never learnt with
 /// `--accept-new`. A pin may name the CA's fingerprint.
 pub fn verify_certificate(policy: &Policy, host: &str, port: u16, cert: &Certificate) -> Result<(), String> {
-    let (paths, host) = match policy {
-        Policy::Pin(pinned) if *pinned == certificate::ca_fingerprint(cert) => {
-            return check_host(cert, host, port);
+    match (policy, files_for(policy, host)) {
+        (Policy::Pin(pinned), _) if *pinned == certificate::ca_fingerprint(cert) => {
+            check_host(cert, host, port)
         }
-        Policy::Pin(_) => return verify(policy, host, port, &certificate::inner_key(cert)),
+        (_, Some((paths, host))) => against_known_hosts(policy, &paths, &host, port, cert),
+        (_, None) => verify(policy, host, port, &certificate::inner_key(cert)),
+    }
+}
+
+/// The known_hosts files a policy reads, in order, and the name the host is
+/// looked up under (HostKeyAlias); `None` for a pinned fingerprint.
+fn files_for(policy: &Policy, host: &str) -> Option<(Vec<PathBuf>, String)> {
+    match policy {
+        Policy::Pin(_) => None,
         Policy::Strict { known_hosts } | Policy::AcceptNew { known_hosts } => {
-            (vec![known_hosts.clone()], host.to_string())
+            Some((vec![known_hosts.clone()], host.to_string()))
         }
-        Policy::Files(files) => (
+        Policy::Files(files) => Some((
             files.user.iter().chain(&files.global).cloned().collect(),
             files.alias.clone().unwrap_or_else(|| host.to_string()),
-        ),
+        )),
+    }
+}
+
+/// What the files hold for a host, which decides the host key algorithms
+/// to ask for (as ssh orders them): its plain keys' algorithms, and
+/// whether a `@cert-authority` line names it.
+#[derive(Debug, Default, PartialEq)]
+pub struct OnFile {
+    pub algorithms: Vec<russh::keys::Algorithm>,
+    pub authority: bool,
+}
+
+/// [`OnFile`] for `host:port` under `policy`; nothing for a pin or a file
+/// that cannot be read (the host key check reports that).
+pub fn on_file(policy: &Policy, host: &str, port: u16) -> OnFile {
+    let Some((paths, host)) = files_for(policy, host) else {
+        return OnFile::default();
     };
-    against_known_hosts(policy, &paths, &host, port, cert)
+    let mut found = OnFile::default();
+    for file in paths.iter().filter_map(|path| read(path).ok()) {
+        found.algorithms.extend(file.key_algorithms(&host, port));
+        found.authority |= file.authorities(&host, port).next().is_some();
+    }
+    found
 }
 
 /// [`verify_certificate`] with the known_hosts files at `paths`, read in

@@ -111,6 +111,17 @@ impl KnownHosts {
             .map(|e| (e.line, &e.key))
     }
 
+    /// The algorithms of the plain keys filed for `host:port`, in file
+    /// order (`@revoked` and `@cert-authority` lines are not keys of it).
+    pub fn key_algorithms(&self, host: &str, port: u16) -> Vec<russh::keys::Algorithm> {
+        let name = host_name(host, port).to_ascii_lowercase();
+        self.entries
+            .iter()
+            .filter(|e| e.marker.is_none() && e.hosts.matches(&name))
+            .map(|e| e.key.algorithm())
+            .collect()
+    }
+
     /// The line marking `key` `@revoked` for `host:port`, if any: for a
     /// host certificate, both its CA and its own key are looked up.
     pub fn revoked(&self, host: &str, port: u16, key: &PublicKey) -> Option<usize> {

@@ -177,7 +177,15 @@ fn russh_config(dest: &Destination) -> client::Config {
         keepalive_max: dest.keepalive_max,
         window_cap: dest.window_max,
         nodelay: true,
-        preferred: crate::transport::preferred(),
+        // KEXINIT and a guessed key exchange init leave with the banner
+        // (vendor/russh/SESH_PATCH.md): one round trip less when the server
+        // lists the same method and host key algorithm first.
+        kex_guess: true,
+        preferred: crate::transport::preferred_for(&crate::client::host_key::on_file(
+            &dest.host_keys,
+            &dest.target.host,
+            dest.target.port,
+        )),
         ..Default::default()
     }
 }

@@ -53,6 +53,10 @@ pub struct Names {
     /// A wrong `first_kex_packet_follows` guess was received and ignored: the peer's real KEX packet
     /// and everything after it arrive one sequence number later than the strict-kex order expects.
     pub guessed_ignored: bool,
+    /// Both sides list the same key exchange method and host key algorithm
+    /// first (RFC 4253 section 7.1): a `first_kex_packet_follows` guess, by
+    /// either side, is right. (sesh patch: the client's guess.)
+    pub guess_right: bool,
     /// Whether `key` was negotiated as a certificate algorithm or not
     pub(crate) host_key_is_certificate: bool,
     // Prevent accidentally contructing [Names] without a [KeyCause]
@@ -178,7 +182,7 @@ const SAFE_KEX_ORDER: &[kex::Name] = &[
     kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
 ];
 
-const KEX_EXTENSION_NAMES: &[kex::Name] = &[
+pub(crate) const KEX_EXTENSION_NAMES: &[kex::Name] = &[
     kex::EXTENSION_SUPPORT_AS_CLIENT,
     kex::EXTENSION_SUPPORT_AS_SERVER,
     kex::EXTENSION_OPENSSH_STRICT_KEX_AS_CLIENT,
@@ -450,6 +454,7 @@ pub(crate) trait Select {
             // Ignore the next packet if (1) it follows and (2) it's not the correct guess.
             ignore_guessed: follows && !(kex_both_first && key_both_first),
             guessed_ignored: false,
+            guess_right: kex_both_first && key_both_first,
             strict_kex: (strict_kex_requested && strict_kex_provided) || cause.is_strict_rekey(),
         })
     }
@@ -516,6 +521,7 @@ pub(crate) fn write_kex(
     prefs: &Preferred,
     writer: &mut PacketWriter,
     server_config: Option<&Config>,
+    follows: bool,
 ) -> Result<Bytes, Error> {
     writer.packet_bytes(|w| {
         msg::KEXINIT.encode(w)?;
@@ -632,7 +638,7 @@ pub(crate) fn write_kex(
         Vec::<String>::new().encode(w)?; // languages client to server
         Vec::<String>::new().encode(w)?; // languages server to client
 
-        0u8.encode(w)?; // doesn't follow
+        u8::from(follows).encode(w)?; // first_kex_packet_follows
         0u32.encode(w)?; // reserved
         Ok(())
     })

@@ -414,6 +414,12 @@ impl PacketWriter {
         Self::new(Box::new(cipher::clear::Key {}), Compress::None)
     }
 
+    /// The bytes written so far, leaving the buffer empty; sequence numbers
+    /// go on. sesh patch: the client's KEXINIT leaves with its identification.
+    pub fn take_written(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.write_buffer.buffer)
+    }
+
     pub fn new(cipher: Box<dyn SealingKey + Send>, compress: Compress) -> Self {
         Self {
             cipher,

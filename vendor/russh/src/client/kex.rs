@@ -54,7 +54,11 @@ fn canonicalize_ecdsa_signature(blob: &[u8]) -> Option<Vec<u8>> {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 enum ClientKexState {
-    Created,
+    /// Our KEXINIT is out; with `guess`, so is the key exchange init of our
+    /// first method (`first_kex_packet_follows`, sesh patch).
+    Created {
+        guess: Option<(crate::kex::Name, KexAlgorithm)>,
+    },
     WaitingForGexReply {
         names: Names,
         kex: KexAlgorithm,
@@ -84,7 +88,7 @@ impl Debug for ClientKex {
         let mut s = f.debug_struct("ClientKex");
         s.field("cause", &self.cause);
         match self.state {
-            ClientKexState::Created => {
+            ClientKexState::Created { .. } => {
                 s.field("state", &"created");
             }
             ClientKexState::WaitingForGexReply { .. } => {
@@ -113,20 +117,20 @@ impl ClientKex {
             config,
             exchange,
             cause,
-            state: ClientKexState::Created,
+            state: ClientKexState::Created { guess: None },
         }
     }
 
     /// `Created` is "our KEXINIT is out, the peer's has not arrived".
     pub fn peer_kexinit_received(&self) -> bool {
-        !matches!(self.state, ClientKexState::Created)
+        !matches!(self.state, ClientKexState::Created { .. })
     }
 
     /// Whether strict kex was negotiated, as soon as the peer's KEXINIT has
     /// been read (i.e. before the exchange completes).
     pub fn strict_kex(&self) -> bool {
         match self.state {
-            ClientKexState::Created => false,
+            ClientKexState::Created { .. } => false,
             ClientKexState::WaitingForGexReply { ref names, .. }
             | ClientKexState::WaitingForDhReply { ref names, .. } => names.strict_kex(),
             ClientKexState::WaitingForNewKeys { ref newkeys, .. } => newkeys.names.strict_kex(),
@@ -134,10 +138,42 @@ impl ClientKex {
     }
 
     pub fn kexinit(&mut self, output: &mut PacketWriter) -> Result<(), Error> {
+        let guess = self.guess();
         self.exchange.client_kex_init =
-            negotiation::write_kex(&self.config.preferred, output, None)?;
-
+            negotiation::write_kex(&self.config.preferred, output, None, guess.is_some())?;
+        if let Some((name, mut kex)) = guess {
+            output.write_packet(|w| {
+                kex.client_dh(&mut self.exchange.client_ephemeral, w)?;
+                Ok(())
+            })?;
+            self.state = ClientKexState::Created {
+                guess: Some((name, kex)),
+            };
+        }
         Ok(())
+    }
+
+    /// The first key exchange method, made ready to send its init with our
+    /// KEXINIT, when `Config::kex_guess` asks for that: only in the initial
+    /// exchange, and only for a method whose first packet needs nothing from
+    /// the server (not group exchange, not `none`). sesh patch.
+    fn guess(&self) -> Option<(crate::kex::Name, KexAlgorithm)> {
+        if !self.config.kex_guess || self.cause.is_rekey() {
+            return None;
+        }
+        let name = *self
+            .config
+            .preferred
+            .kex
+            .iter()
+            .find(|k| !crate::negotiation::KEX_EXTENSION_NAMES.contains(k))?;
+        let kex = KEXES.get(&name)?.make();
+        (!kex.is_dh_gex() && !kex.skip_exchange()).then_some((name, kex))
+    }
+
+    /// The server's identification, read after our KEXINIT went out.
+    pub fn set_server_id(&mut self, server_sshid: &[u8]) {
+        self.exchange.server_id = server_sshid.to_vec();
     }
 
     pub fn step(
@@ -146,7 +182,7 @@ impl ClientKex {
         output: &mut PacketWriter,
     ) -> Result<KexProgress<Self>, Error> {
         match self.state {
-            ClientKexState::Created => {
+            ClientKexState::Created { guess } => {
                 // At this point we expect to read the KEXINIT from the other side
 
                 let Some(input) = input else {
@@ -179,6 +215,20 @@ impl ClientKex {
                         msg::KEXINIT,
                         input.seqn.0 as usize - 1,
                     ));
+                }
+
+                if let Some((name, kex)) = guess {
+                    if names.guess_right && names.kex == name {
+                        debug!("the server takes our guessed key exchange init");
+                        self.state = ClientKexState::WaitingForDhReply { names, kex };
+                        return Ok(KexProgress::NeedsReply {
+                            kex: self,
+                            reset_seqn: false,
+                        });
+                    }
+                    // The server ignores the guessed packet (RFC 4253 7.1):
+                    // the right one follows.
+                    debug!("our key exchange guess was wrong");
                 }
 
                 let mut kex = KEXES.get(&names.kex).ok_or(Error::UnknownAlgo)?.make();

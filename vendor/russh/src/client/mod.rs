@@ -1220,6 +1220,25 @@ where
     debug!("ssh id = {:?}", config.as_ref().client_id);
 
     write_buffer.send_ssh_id(&config.as_ref().client_id);
+    // sesh patch: with `kex_guess`, our KEXINIT (and the guessed key
+    // exchange init) goes out with the identification; the server's
+    // identification only enters the exchange hash, set once it is read.
+    let mut packet_writer = PacketWriter::clear();
+    let early_kex = if config.kex_guess {
+        let mut kex = ClientKex::new(
+            config.clone(),
+            &config.as_ref().client_id,
+            &[],
+            KexCause::Initial,
+        );
+        kex.kexinit(&mut packet_writer)?;
+        write_buffer
+            .buffer
+            .extend_from_slice(&packet_writer.take_written());
+        Some(kex)
+    } else {
+        None
+    };
     map_err!(stream.write_all(&write_buffer.buffer).await)?;
 
     // Reading SSH id and allocating a session if correct.
@@ -1238,7 +1257,7 @@ where
     let mut session = Session::new(
         config.window_size,
         CommonSession {
-            packet_writer: PacketWriter::clear(),
+            packet_writer,
             auth_user: String::new(),
             auth_attempts: 0,
             auth_method: None, // Client only.
@@ -1256,7 +1275,13 @@ where
         session_receiver,
         session_sender,
     );
-    session.begin_rekey()?;
+    match early_kex {
+        Some(mut kex) => {
+            kex.set_server_id(&session.common.remote_sshid);
+            session.kex = SessionKexState::InProgress(kex);
+        }
+        None => session.begin_rekey()?,
+    }
     let (kex_done_signal, kex_done_signal_rx) = oneshot::channel();
     let join = russh_util::runtime::spawn(session.run(stream, handler, Some(kex_done_signal)));
 
@@ -2751,6 +2776,12 @@ pub struct Config {
     pub gex: GexParams,
     /// If active, invoke `set_nodelay(true)` on the ssh socket; disabled by default (i.e. Nagle's algorithm is active).
     pub nodelay: bool,
+    /// sesh patch: send KEXINIT right after the identification, before the
+    /// server's is read, with the key exchange init of the first method
+    /// (`first_kex_packet_follows`, RFC 4253 section 7.1). When the server
+    /// lists the same method and host key algorithm first, the key exchange
+    /// takes one round trip less; otherwise the server ignores the guess.
+    pub kex_guess: bool,
 }
 
 impl Default for Config {
@@ -2774,6 +2805,7 @@ impl Default for Config {
             anonymous: false,
             gex: Default::default(),
             nodelay: false,
+            kex_guess: false,
         }
     }
 }
