@@ -192,6 +192,13 @@ pub struct OnFile {
     pub authority: bool,
 }
 
+impl OnFile {
+    /// Nothing on file: the default order applies.
+    pub fn is_empty(&self) -> bool {
+        self.algorithms.is_empty() && !self.authority
+    }
+}
+
 /// [`OnFile`] for `host:port` under `policy`; nothing for a pin or a file
 /// that cannot be read (the host key check reports that).
 pub fn on_file(policy: &Policy, host: &str, port: u16) -> OnFile {

@@ -170,6 +170,7 @@ async fn open(dest: &Destination, hops: Option<&Hops>) -> Result<Link, ConnectEr
 }
 
 fn russh_config(dest: &Destination) -> client::Config {
+    let on_file = crate::client::host_key::on_file(&dest.host_keys, &dest.target.host, dest.target.port);
     client::Config {
         // A quiet command must never be cut off; keepalives find dead peers.
         inactivity_timeout: None,
@@ -179,13 +180,12 @@ fn russh_config(dest: &Destination) -> client::Config {
         nodelay: true,
         // KEXINIT and a guessed key exchange init leave with the banner
         // (vendor/russh/SESH_PATCH.md): one round trip less when the server
-        // lists the same method and host key algorithm first.
-        kex_guess: true,
-        preferred: crate::transport::preferred_for(&crate::client::host_key::on_file(
-            &dest.host_keys,
-            &dest.target.host,
-            dest.target.port,
-        )),
+        // lists the same method and host key algorithm first. Only for a
+        // host known_hosts knows, whose key type then leads: otherwise
+        // host certificates lead, a server with a plain key lists that
+        // first, and the guess would only cost a key pair.
+        kex_guess: !on_file.is_empty(),
+        preferred: crate::transport::preferred_for(&on_file),
         ..Default::default()
     }
 }
