@@ -1,6 +1,12 @@
 //! The russh `Handler` of one connection: it authenticates, decides on each
 //! channel request and answers it at once, and hands what it accepted to
 //! the channel's session task. It never waits on a command's I/O.
+//!
+//! Here the connection's state and the answers; what a request does to a
+//! channel (admitting it, starting its command, env, signals) is
+//! [`channels`]'s; authentication is `super::auth`'s.
+
+mod channels;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,15 +16,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use russh::keys::Certificate;
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelOpenFailure, Pty, Sig};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Shared;
-use super::job::Stop;
 use super::pty::WindowSize;
-use super::request::{MAX_ENV, MAX_ENV_BYTES, Request, SessionSetup};
-use super::session::{self, Control, SessionContext};
+use super::request::Request;
+use super::session::Control;
 use crate::keys::authorized_keys::KeyOptions;
 
 /// State of one connection.
@@ -32,105 +36,9 @@ pub struct ConnectionHandler {
     pub(super) sessions: TaskTracker,
     /// The options of the key or certificate that logged in.
     pub(super) grant: KeyOptions,
-    pub(super) channels: HashMap<ChannelId, ChannelEntry>,
+    pub(super) channels: HashMap<ChannelId, channels::ChannelEntry>,
     /// Authentication attempts refused so far (see `auth`).
     pub(super) auth_failures: usize,
-}
-
-/// A session channel as the handler sees it.
-pub(super) struct ChannelEntry {
-    setup: SessionSetup,
-    control: mpsc::UnboundedSender<Control>,
-    /// The job is a builtin (SFTP), which takes no signals.
-    builtin: bool,
-}
-
-impl ConnectionHandler {
-    fn reply(session: &mut Session, id: ChannelId, ok: bool) -> Result<(), russh::Error> {
-        if ok {
-            session.channel_success(id)
-        } else {
-            session.channel_failure(id)
-        }
-    }
-
-    /// Starts the command of `request` when the channel has none yet.
-    fn start(&mut self, id: ChannelId, request: Request) -> bool {
-        let shared = self.shared.clone();
-        let Some(entry) = self.channels.get_mut(&id) else {
-            return false;
-        };
-        if entry.setup.started || entry.control.is_closed() {
-            tracing::warn!(peer = %self.peer, channel = %id, "refused a second command on one channel");
-            return false;
-        }
-        let Some(plan) = entry
-            .setup
-            .plan(&shared.config, &self.grant, request, self.peer, self.local)
-        else {
-            return false;
-        };
-        let job = match super::job::start(&plan.job) {
-            Ok(job) => job,
-            Err(e) => {
-                tracing::error!(peer = %self.peer, channel = %id, "could not start {}: {e}", plan.what);
-                return false;
-            }
-        };
-        entry.setup.started = true;
-        entry.builtin = matches!(job.stop, Stop::Builtin(_));
-        let started = Control::Started {
-            job: Box::new(job),
-            what: plan.what,
-        };
-        match entry.control.send(started) {
-            Ok(()) => true,
-            Err(mpsc::error::SendError(Control::Started { job, .. })) => {
-                // The channel ended while the command started: nobody will
-                // ever read it, so it must not outlive this moment.
-                job.stop.kill();
-                false
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Applies a request that is only valid before the command starts.
-    fn before_start(&mut self, id: ChannelId, apply: impl FnOnce(&mut SessionSetup) -> bool) -> bool {
-        match self.channels.get_mut(&id) {
-            Some(entry) if !entry.setup.started => apply(&mut entry.setup),
-            _ => false,
-        }
-    }
-
-    /// Records an `env` value when the allow-list and the channel's limits
-    /// admit it.
-    fn set_env(&mut self, id: ChannelId, name: &str, value: &str) -> bool {
-        let peer = self.peer;
-        if !super::env::accepted(&self.shared.config.accept_env, name) {
-            tracing::debug!(%peer, channel = %id, name, "refused env request");
-            return false;
-        }
-        self.before_start(id, |setup| match setup.set_env(name, value) {
-            Ok(()) => true,
-            Err(limit) => {
-                // Once per channel: a flood of requests is no flood of lines.
-                if limit.first {
-                    tracing::warn!(%peer, channel = %id, name, max_vars = MAX_ENV, max_bytes = MAX_ENV_BYTES,
-                        "refused env requests past the session's limits");
-                }
-                false
-            }
-        })
-    }
-
-    /// Forwards a control message to a running session.
-    fn forward(&self, id: ChannelId, message: Control) -> bool {
-        match self.channels.get(&id) {
-            Some(entry) if entry.setup.started => entry.control.send(message).is_ok(),
-            _ => false,
-        }
-    }
 }
 
 impl russh::server::Handler for ConnectionHandler {
@@ -193,34 +101,10 @@ impl russh::server::Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // A session whose task has ended no longer counts against the limit.
-        self.channels.retain(|_, entry| !entry.control.is_closed());
-        let limit = self.shared.config.limits.max_sessions;
-        if self.channels.len() >= limit {
-            tracing::warn!(peer = %self.peer, limit, "refused a session channel: too many on this connection");
-            reply.reject(ChannelOpenFailure::ResourceShortage).await;
-            return Ok(());
+        match self.admit_channel(channel, session) {
+            true => reply.accept().await,
+            false => reply.reject(ChannelOpenFailure::ResourceShortage).await,
         }
-        let (control, control_rx) = mpsc::unbounded_channel();
-        let context = SessionContext {
-            handle: session.handle(),
-            peer: self.peer,
-            user: self.shared.config.account.name.clone(),
-            shutdown: self.shutdown.clone(),
-            hangup_grace: self.shared.config.limits.hangup_grace,
-        };
-        self.channels.insert(
-            channel.id(),
-            ChannelEntry {
-                setup: SessionSetup::default(),
-                control,
-                builtin: false,
-            },
-        );
-        // The task starts draining the channel at once: a Channel left
-        // unread can stall the whole connection (RUSSH.md 2.3).
-        self.sessions.spawn(session::run(channel, control_rx, context));
-        reply.accept().await;
         Ok(())
     }
 
