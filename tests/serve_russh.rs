@@ -314,3 +314,44 @@ async fn ignored_stdin_does_not_deadlock() {
     eprintln!("server peak RSS {peak} KiB");
     assert!(peak < 64 * 1024, "server peak RSS {peak} KiB");
 }
+
+/// A command that closes its output and runs on: EOF is held only
+/// briefly for an exit that may follow (an OpenSSH ControlMaster closes
+/// the channel once both EOFs are through), not until the command ends:
+/// it arrives seconds before the exit status, which still comes, last
+/// before CLOSE.
+#[tokio::test]
+async fn eof_is_not_held_until_the_command_ends() {
+    let server = Server::start_sh(&[]);
+    let client = Client::login(server.addr, &server.keys.identity()).await;
+    let mut channel = client.channel().await;
+    channel
+        .exec(true, "exec >&- 2>&-; sleep 3; exit 3")
+        .await
+        .unwrap();
+    channel.eof().await.unwrap();
+    let (mut eof_at, mut exit_at) = (None, None);
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(message) = channel.wait().await {
+            match message {
+                ChannelMsg::Eof => eof_at = Some(std::time::Instant::now()),
+                ChannelMsg::ExitStatus { exit_status } => {
+                    assert_eq!(exit_status, 3);
+                    exit_at = Some(std::time::Instant::now());
+                }
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the channel never closed");
+    let (Some(eof_at), Some(exit_at)) = (eof_at, exit_at) else {
+        panic!("EOF {eof_at:?}, exit status {exit_at:?}");
+    };
+    let gap = exit_at.saturating_duration_since(eof_at);
+    assert!(
+        gap >= Duration::from_secs(2),
+        "EOF came only {gap:?} before the exit status"
+    );
+}

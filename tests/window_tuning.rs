@@ -23,9 +23,14 @@ const OVERHEAD_KIB: u64 = 40 * 1024;
 
 /// `sesh exec --window-max 8M` through the relay to `server`.
 fn through_relay(server: &Server, relay: &Relay, command: &str) -> Command {
+    through_relay_capped(server, relay, command, CAP)
+}
+
+/// The same with another cap.
+fn through_relay_capped(server: &Server, relay: &Relay, command: &str, cap: &str) -> Command {
     let mut remote = Remote::of_serve(server);
     remote.target = format!("127.0.0.1:{}", relay.port);
-    let mut sesh = remote.command(&["--window-max", CAP]);
+    let mut sesh = remote.command(&["--window-max", cap]);
     sesh.arg(command).env("RUST_LOG", LOG.split_once('=').unwrap().1);
     sesh
 }
@@ -138,4 +143,20 @@ fn server_window_grows_and_a_stalled_command_stays_bounded() {
         peak < before + 8 * 1024 + OVERHEAD_KIB,
         "sesh serve grew from {before} to {peak} KiB"
     );
+}
+
+/// `--window-max 2M` (russh's starting window) keeps the window fixed: on
+/// the same long path, where the default grows it, no target ever moves,
+/// and every byte still arrives.
+#[test]
+fn a_cap_at_the_start_keeps_the_window_fixed() {
+    let server = Server::start_sh(&[]);
+    let relay = Relay::start(server.addr.port(), DELAY, false).unwrap();
+    let total = 20_000_000;
+    let command = format!("head -c {total} /dev/zero");
+    let output = crate::support::run_with_input(through_relay_capped(&server, &relay, &command, "2M"), b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(output.stdout.len(), total);
+    assert!(!stderr.contains("channel window target"), "{stderr}");
 }
