@@ -67,7 +67,7 @@ pub fn serve_with_host_key() -> (Server, String) {
 }
 
 /// `TYPE BASE64` of a public key file.
-fn public_half(path: &Path) -> String {
+pub fn public_half(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     text.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }

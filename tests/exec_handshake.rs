@@ -10,10 +10,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::exec_config::{public_half, serve_with_host_key};
 use crate::support::exec::sesh_exec;
 use crate::support::relay::{Direction, Relay};
 use crate::support::sshd::Sshd;
-use crate::support::{Server, describe, run_with_input};
+use crate::support::{describe, run_with_input};
 
 /// One-way delay: long enough that every flight is a burst of its own.
 const DELAY: Duration = Duration::from_millis(25);
@@ -48,22 +49,29 @@ fn known_hosts(dir: &Path, line: &str) -> std::path::PathBuf {
     path
 }
 
+/// `sesh exec true` through a traced delay relay to the server on `port`
+/// whose host key is `key` (`TYPE BASE64`, filed under the relay's port):
+/// its stderr, once it exited 0, and how often it waited.
+fn true_through_relay(port: u16, identity: &Path, key: &str) -> (String, usize) {
+    let relay = Relay::start(port, DELAY, true).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = known_hosts(dir.path(), &format!("[127.0.0.1]:{} {key}", relay.port));
+    let output = run_with_input(exec_true(identity, &file, relay.port), b"");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let waits = waits(&relay);
+    (String::from_utf8_lossy(&output.stderr).into_owned(), waits)
+}
+
 /// sesh exec -> sesh serve: the guess is right (same method, and the host
 /// key type on file first), so connect, authenticate, open, `true` and
 /// close wait for the server four times: key exchange, authentication,
 /// channel open, exec. Without the guess it is five.
 #[test]
 fn guessed_key_exchange_saves_a_round_trip() {
-    let (server, key) = Server::start_with_host_key();
-    let relay = Relay::start(server.port(), DELAY, true).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    // The relay's port is what sesh connects to and looks up.
-    let file = known_hosts(dir.path(), &format!("[127.0.0.1]:{} {key}", relay.port));
-    let output = run_with_input(exec_true(&server.keys.identity(), &file, relay.port), b"");
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (server, key) = serve_with_host_key();
+    let (stderr, waits) = true_through_relay(server.port(), &server.keys.identity(), &key);
     assert!(stderr.contains(GUESS_TAKEN), "{stderr}");
-    assert_eq!(waits(&relay), 4, "{:?}", relay.trace());
+    assert_eq!(waits, 4, "{stderr}");
 }
 
 /// sesh exec -> sshd listing another method first: sshd ignores the
@@ -72,19 +80,10 @@ fn guessed_key_exchange_saves_a_round_trip() {
 #[test]
 fn wrong_guess_is_ignored_by_sshd() {
     let sshd = Sshd::start_with("KexAlgorithms curve25519-sha256");
-    let relay = Relay::start(sshd.addr.port(), DELAY, true).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let line = sshd.known_hosts_line().replacen(
-        &format!(":{} ", sshd.addr.port()),
-        &format!(":{} ", relay.port),
-        1,
-    );
-    let file = known_hosts(dir.path(), &line);
-    let output = run_with_input(exec_true(&sshd.keys.identity(), &file, relay.port), b"");
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let key = public_half(&sshd.keys.path("sshd_host_key.pub"));
+    let (stderr, waits) = true_through_relay(sshd.addr.port(), &sshd.keys.identity(), &key);
     assert!(stderr.contains(GUESS_WRONG), "{stderr}");
-    assert_eq!(waits(&relay), 5, "{:?}", relay.trace());
+    assert_eq!(waits, 5, "{stderr}");
 }
 
 /// A server with an Ed25519 and an ECDSA host key, and a known_hosts that
@@ -103,10 +102,9 @@ fn host_key_type_on_file_is_asked_for_first() {
         assert!(status.success());
         format!("HostKey {}", ecdsa.display())
     });
-    let public = std::fs::read_to_string(sshd.keys.path("ecdsa_host_key.pub")).unwrap();
-    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    let public = public_half(&sshd.keys.path("ecdsa_host_key.pub"));
     let dir = tempfile::tempdir().unwrap();
-    let line = format!("[127.0.0.1]:{} {}", sshd.addr.port(), public.join(" "));
+    let line = format!("[127.0.0.1]:{} {public}", sshd.addr.port());
     let file = known_hosts(dir.path(), &line);
     let output = run_with_input(exec_true(&sshd.keys.identity(), &file, sshd.addr.port()), b"");
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));

@@ -2,8 +2,9 @@
 //! `sesh serve`: each bad line is skipped with a warning naming the file
 //! and line, once, and the good line after them still verifies the host.
 
+use crate::exec_config::serve_with_host_key;
 use crate::support::exec::sesh_exec;
-use crate::support::{Server, describe, run_with_input};
+use crate::support::{describe, run_with_input};
 
 /// Malformed lines and patterns: garbage, a bad key, an unknown marker, a
 /// broken hashed name, an empty pattern, bytes that are not UTF-8. The host
@@ -11,7 +12,7 @@ use crate::support::{Server, describe, run_with_input};
 /// still appears once.
 #[test]
 fn malformed_lines_skipped() {
-    let (server, key) = Server::start_with_host_key();
+    let (server, key) = serve_with_host_key();
     let name = format!("[127.0.0.1]:{}", server.port());
     let dir = tempfile::tempdir().unwrap();
     let known_hosts = dir.path().join("known_hosts");

@@ -152,27 +152,6 @@ impl Server {
         Self::start_bare(keys, &args)
     }
 
-    /// Starts `sesh serve` (commands run by /bin/sh) with a host key on
-    /// disk, so a test can write it into a known_hosts: the server and the
-    /// key's `TYPE BASE64`.
-    pub fn start_with_host_key() -> (Self, String) {
-        let keys = Keys::new();
-        let host_key = keys.path("host_key");
-        keygen(&host_key);
-        let public = std::fs::read_to_string(keys.path("host_key.pub")).unwrap();
-        let public: Vec<&str> = public.split_whitespace().take(2).collect();
-        let authorized_keys = keys.authorized_keys();
-        let args = [
-            "--shell",
-            "/bin/sh",
-            "--host-key",
-            host_key.to_str().unwrap(),
-            "--authorized-keys",
-            authorized_keys.to_str().unwrap(),
-        ];
-        (Self::start_bare(keys, &args), public.join(" "))
-    }
-
     /// Starts `sesh serve --listen 127.0.0.1:0 ARGS`: the caller chooses
     /// the host key and authorized keys.
     pub fn start_bare(keys: Keys, args: &[&str]) -> Self {
