@@ -40,6 +40,12 @@ fn main() -> ExitCode {
             // the session and bridge tasks cost more than they parallelise,
             // and a call through a mux master ~2 ms less (no workers to
             // start). Fan-out keeps a worker per core for its handshakes.
+            // A first call through a mux master forks the master now, while
+            // this process has one thread and no runtime.
+            let prepared = match &plan {
+                Plan::One(config) => sesh::client::mux::prepare(config),
+                _ => sesh::client::mux::Prepared::default(),
+            };
             let rt = if matches!(plan, Plan::Many(..)) {
                 runtime()
             } else {
@@ -51,7 +57,7 @@ fn main() -> ExitCode {
             };
             let code = rt.block_on(async {
                 match plan {
-                    Plan::One(config) => sesh::client::execute(&config).await,
+                    Plan::One(config) => sesh::client::execute(&config, prepared).await,
                     Plan::Many(hosts, options) => sesh::client::fanout::run(hosts, options).await,
                     Plan::Show(_) => unreachable!("shown before the runtime starts"),
                     Plan::Control(op, config) => {

@@ -285,6 +285,24 @@ fn control_commands() {
     assert_eq!(reusing.control("check").status.code(), Some(255));
 }
 
+/// A first call forks its master: the child is named `sesh-mux-master`
+/// and logs at the master's own level into the log beside its socket (the
+/// caller logged at warn), and `-O exit` still stops it.
+#[test]
+fn forked_master_logs_at_its_own_level() {
+    let server = Server::start_sh(&[]);
+    let reusing = Reusing::new(Remote::of_serve(&server), "30s");
+    assert_eq!(reusing.exec("true").status.code(), Some(0));
+    let pid = reusing.master_pid().expect("a master");
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(comm.trim(), "sesh-mux-master");
+    let socket = reusing.sockets().pop().expect("a socket");
+    let log = std::fs::read_to_string(socket.with_extension("log")).unwrap();
+    assert!(log.contains("INFO") && log.contains("ready"), "{log}");
+    assert_eq!(reusing.control("exit").status.code(), Some(0));
+    assert!(wait_for(Duration::from_secs(10), || gone(pid)));
+}
+
 /// Waits (bounded) for a spawned sesh; its code and stderr.
 pub fn child_output(child: &mut std::process::Child) -> (Option<i32>, String) {
     let status = wait_with_deadline(child, Duration::from_secs(20)).expect("sesh exec ended");

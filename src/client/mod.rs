@@ -45,12 +45,12 @@ pub struct ExecConfig {
 
 /// Runs `sesh exec` to the end: the command, the stderr line and the JSON
 /// record. Returns the exit code.
-pub async fn execute(config: &ExecConfig) -> u8 {
+pub async fn execute(config: &ExecConfig, prepared: mux::Prepared) -> u8 {
     let started = std::time::Instant::now();
     let ending = match crate::os_signals::forwarded() {
         Ok(mut signals) => {
             let reused = match &config.reuse {
-                Some(reuse) => mux::run(config, reuse, &mut signals).await,
+                Some(reuse) => mux::run(config, reuse, &mut signals, prepared).await,
                 None => None,
             };
             match reused {

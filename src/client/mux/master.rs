@@ -56,8 +56,18 @@ pub fn verbose() -> bool {
     read_spec().is_some_and(|spec| spec.verbose)
 }
 
-/// Runs the master; the process exit code.
+/// Runs the master started as `sesh __mux-master`; the process exit code.
 pub fn main() -> u8 {
+    let Some(spec) = read_spec() else {
+        crate::say!("sesh: __mux-master is started by sesh exec --reuse");
+        return 2;
+    };
+    run(spec)
+}
+
+/// Detaches and serves `spec` until the master stops; the exit code. Its
+/// stdin is /dev/null, stdout the ready pipe, stderr the log.
+pub(super) fn run(spec: Spec) -> u8 {
     // Its own session: no terminal signals, and reading a passenger's
     // terminal never stops it with SIGTTIN.
     let _ = nix::unistd::setsid();
@@ -65,10 +75,6 @@ pub fn main() -> u8 {
     // Hold no directory of the caller's (its paths arrive absolute).
     let _ = std::env::set_current_dir("/");
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
-    let Some(spec) = read_spec() else {
-        crate::say!("sesh: __mux-master is started by sesh exec --reuse");
-        return 2;
-    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     match runtime {
         Ok(runtime) => runtime.block_on(serve(spec)),

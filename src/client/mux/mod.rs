@@ -16,10 +16,12 @@
 //! under a lock), [`master`] (the process), [`session`] (one passenger in
 //! the master), [`passed_io`] (the passed fds in the master), [`spool`] (output that
 //! never pushes back on the connection), [`hosts`]
-//! (fan-out sessions through masters, over pipes).
+//! (fan-out sessions through masters, over pipes), [`fork`] (a master
+//! started by fork before the caller's runtime exists).
 
 mod dir;
 mod fdpass;
+mod fork;
 mod hosts;
 pub mod master;
 mod passed_io;
@@ -33,6 +35,7 @@ mod spool;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use fork::{Prepared, prepare};
 pub use hosts::run_host;
 pub use passenger::control;
 /// The control protocol's version (for tests that speak it by hand).
@@ -133,10 +136,12 @@ pub enum Control {
 /// the caller runs it direct (any warning is already printed). `signals`
 /// are forwarded once the master runs the command; until then they wait
 /// for whichever run happens.
+/// `prepared` is what [`prepare`] did before the runtime started.
 pub async fn run(
     config: &ExecConfig,
     reuse: &Reuse,
     signals: &mut tokio::sync::mpsc::UnboundedReceiver<i32>,
+    prepared: Prepared,
 ) -> Option<Ending> {
-    passenger::run(config, reuse, signals).await
+    passenger::run(config, reuse, signals, prepared).await
 }

@@ -52,10 +52,11 @@ pub async fn run(
     config: &ExecConfig,
     reuse: &Reuse,
     signals: &mut mpsc::UnboundedReceiver<i32>,
+    prepared: super::Prepared,
 ) -> Option<Ending> {
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     let stdio = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
-    match begin(config, reuse, &stdio).await {
+    match begin_prepared(config, reuse, &stdio, prepared).await {
         Begun::Going(stream, pid) => Some(wait_end(stream, pid, config, signals, None).await),
         Begun::Ended(ending) => Some(ending),
         Begun::Direct => None,
@@ -65,14 +66,30 @@ pub async fn run(
 /// Finds or starts the master and hands it the command with `stdio`,
 /// retrying only while nothing can have run.
 pub(super) async fn begin(config: &ExecConfig, reuse: &Reuse, stdio: &[BorrowedFd<'_>; 3]) -> Begun {
+    begin_prepared(config, reuse, stdio, super::Prepared(None)).await
+}
+
+/// [`begin`] after [`super::prepare`] tried to start the master: its
+/// outcome stands for the first attempt's start.
+async fn begin_prepared(
+    config: &ExecConfig,
+    reuse: &Reuse,
+    stdio: &[BorrowedFd<'_>; 3],
+    prepared: super::Prepared,
+) -> Begun {
     let place = match dir::place(&config.destination, reuse) {
         Ok(Some(place)) => place,
         Ok(None) => return Begun::Direct,
         Err(why) => return direct(Some(why)),
     };
     let mut last = String::new();
+    let mut started = prepared.0;
     for _ in 0..ATTEMPTS {
-        match attempt(config, reuse, &place, stdio).await {
+        let step = match started.take() {
+            Some(Err(step)) => step,
+            Some(Ok(())) | None => attempt(config, reuse, &place, stdio).await,
+        };
+        match step {
             Step::Going(stream, pid) => return Begun::Going(stream, pid),
             Step::Ended(ending) => return Begun::Ended(ending),
             Step::Direct(why) => return direct(why),

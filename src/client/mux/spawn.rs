@@ -1,7 +1,9 @@
 //! Starting a master: under the connection's lock file (so concurrent
 //! first calls share one login), re-check the socket, clear a stale one,
-//! then start `sesh __mux-master` detached, with stdio on /dev/null and
-//! its log, and wait on a ready pipe for the outcome of its login.
+//! then start the master detached, with stdio on /dev/null and its log,
+//! and wait on a ready pipe for the outcome of its login. A caller that
+//! has no runtime yet forks the master ([`super::fork`]); otherwise it
+//! starts `sesh __mux-master`.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -27,67 +29,77 @@ pub const FAULT_ENV: &str = "SESH_MUX_FAULT";
 /// Makes sure a master listens at `place` (started by us or by whoever
 /// held the lock first). `Err` is what to do instead.
 pub(super) async fn ensure(config: &ExecConfig, reuse: &Reuse, place: &Place) -> Result<(), Step> {
-    let within = config.destination.connect_timeout + Duration::from_secs(10);
-    let _lock = lock(place, within).await?;
-    match std::os::unix::net::UnixStream::connect(&place.socket) {
-        Ok(_) => return Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            tracing::debug!("removing the stale mux socket {}", place.socket.display());
-            let _ = std::fs::remove_file(&place.socket);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(Step::Direct(Some(format!(
-                "mux socket {}: {e}",
-                place.socket.display()
-            ))));
-        }
+    let _lock = lock(place, lock_within(config)).await?;
+    if listening(place)? {
+        return Ok(());
     }
     start(config, reuse.persist, place).await
 }
 
+/// How long a first call waits for another's master to log in.
+pub(super) fn lock_within(config: &ExecConfig) -> Duration {
+    config.destination.connect_timeout + Duration::from_secs(10)
+}
+
 /// Takes the lock, waiting at most `within`.
 async fn lock(place: &Place, within: Duration) -> Result<Flock<File>, Step> {
-    let unusable = |e: std::io::Error| Step::Direct(Some(format!("mux lock {}: {e}", place.lock.display())));
     let deadline = Instant::now() + within;
     loop {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&place.lock)
-            .map_err(unusable)?;
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => return Ok(lock),
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            Err((_, e)) => return Err(unusable(e.into())),
+        match try_lock(place)? {
+            Some(lock) => return Ok(lock),
+            None if Instant::now() < deadline => tokio::time::sleep(LOCK_POLL).await,
+            None => return Err(lock_timeout(place)),
         }
+    }
+}
+
+/// How often a waiting caller tries the lock again.
+pub(super) const LOCK_POLL: Duration = Duration::from_millis(5);
+
+/// The lock if nobody holds it; `None` while somebody does.
+pub(super) fn try_lock(place: &Place) -> Result<Option<Flock<File>>, Step> {
+    let unusable = |e: std::io::Error| Step::Direct(Some(format!("mux lock {}: {e}", place.lock.display())));
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&place.lock)
+        .map_err(unusable)?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(Some(lock)),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, e)) => Err(unusable(e.into())),
+    }
+}
+
+pub(super) fn lock_timeout(place: &Place) -> Step {
+    let e = std::io::Error::from(nix::errno::Errno::EWOULDBLOCK);
+    Step::Direct(Some(format!("mux lock {}: {e}", place.lock.display())))
+}
+
+/// Under the lock: `Ok(true)` when a master already listens, `Ok(false)`
+/// when none does (a stale socket is removed).
+pub(super) fn listening(place: &Place) -> Result<bool, Step> {
+    match std::os::unix::net::UnixStream::connect(&place.socket) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            tracing::debug!("removing the stale mux socket {}", place.socket.display());
+            let _ = std::fs::remove_file(&place.socket);
+            Ok(false)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Step::Direct(Some(format!(
+            "mux socket {}: {e}",
+            place.socket.display()
+        )))),
     }
 }
 
 /// Starts the master and waits for its first word.
 async fn start(config: &ExecConfig, persist: Persist, place: &Place) -> Result<(), Step> {
-    let failed = |what: &str, e: std::io::Error| {
-        Step::Direct(Some(format!("could not start a mux master ({what}: {e})")))
-    };
-    let spec = Spec {
-        destination: super::dir::absolute(&config.destination),
-        persist,
-        socket: place.socket.clone(),
-        fault: std::env::var(FAULT_ENV).ok(),
-        verbose: config.verbose,
-    };
+    let (spec, log, (ready, ready_w)) = prepare(config, persist, place)?;
     let exe = std::env::current_exe().map_err(|e| failed("sesh's own path", e))?;
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&place.log)
-        .map_err(|e| failed("log", e))?;
-    let (ready, ready_w) = std::io::pipe().map_err(|e| failed("pipe", e))?;
     let child = Command::new(exe)
         .arg("__mux-master")
         .env(SPEC_ENV, serde_json::to_string(&spec).expect("a spec serialises"))
@@ -99,22 +111,58 @@ async fn start(config: &ExecConfig, persist: Persist, place: &Place) -> Result<(
     let mut ready =
         tokio::net::unix::pipe::Receiver::from_owned_fd(ready.into()).map_err(|e| failed("pipe", e))?;
     let mut word = String::new();
-    let within = config.destination.connect_timeout + Duration::from_secs(5);
-    let read = tokio::time::timeout(within, ready.read_to_string(&mut word)).await;
+    let read = tokio::time::timeout(ready_within(config), ready.read_to_string(&mut word)).await;
     drop(child);
+    judge(read.is_ok(), &word, place)
+}
+
+pub(super) fn failed(what: &str, e: std::io::Error) -> Step {
+    Step::Direct(Some(format!("could not start a mux master ({what}: {e})")))
+}
+
+/// What a master starts with: its spec, its log, and the ready pipe.
+pub(super) fn prepare(
+    config: &ExecConfig,
+    persist: Persist,
+    place: &Place,
+) -> Result<(Spec, File, (std::io::PipeReader, std::io::PipeWriter)), Step> {
+    let spec = Spec {
+        destination: super::dir::absolute(&config.destination),
+        persist,
+        socket: place.socket.clone(),
+        fault: std::env::var(FAULT_ENV).ok(),
+        verbose: config.verbose,
+    };
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&place.log)
+        .map_err(|e| failed("log", e))?;
+    let pipe = std::io::pipe().map_err(|e| failed("pipe", e))?;
+    Ok((spec, log, pipe))
+}
+
+/// How long a new master has to log in and say so.
+pub(super) fn ready_within(config: &ExecConfig) -> Duration {
+    config.destination.connect_timeout + Duration::from_secs(5)
+}
+
+/// What the master's first word (read in time, or not) means.
+pub(super) fn judge(in_time: bool, word: &str, place: &Place) -> Result<(), Step> {
     let log = place.log.display();
-    match (read, word.split_once(' ')) {
-        (Ok(_), _) if word.trim() == "ok" => Ok(()),
-        (Ok(_), Some(("auth", _))) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+    match (in_time, word.split_once(' ')) {
+        (true, _) if word.trim() == "ok" => Ok(()),
+        (true, Some(("auth", _))) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
             // A direct run can ask for a passphrase; the master cannot.
             Err(Step::Direct(None))
         }
-        (Ok(_), Some(("auth" | "connect", why))) => Err(Step::Ended(Ending::Failed(why.trim().to_string()))),
-        (Ok(_), Some((_, why))) => Err(Step::Direct(Some(why.trim().to_string()))),
-        (Ok(_), None) => Err(Step::Direct(Some(format!(
+        (true, Some(("auth" | "connect", why))) => Err(Step::Ended(Ending::Failed(why.trim().to_string()))),
+        (true, Some((_, why))) => Err(Step::Direct(Some(why.trim().to_string()))),
+        (true, None) => Err(Step::Direct(Some(format!(
             "the mux master exited at start (see {log})"
         )))),
-        (Err(_), _) => Err(Step::Direct(Some(format!(
+        (false, _) => Err(Step::Direct(Some(format!(
             "the mux master is not ready in time (see {log})"
         )))),
     }

@@ -1,0 +1,139 @@
+//! Starting a master by fork, for a one-host call that has no runtime yet:
+//! the child is the master at once, without the 2-3 ms a new `sesh
+//! __mux-master` process spends loading and starting before it can
+//! connect (measured: most of what a first call costs over a direct one).
+//!
+//! Only a single-threaded process forks (nothing else can hold a lock the
+//! child would need), and only before tokio exists in it: its signal
+//! handlers and descriptors would be the caller's. The child resets what
+//! it inherited the way the exec'd master starts fresh: its own session,
+//! stdio on /dev/null, the ready pipe and its log, no other descriptor,
+//! logging at the master's level; then it runs the same master code.
+//! Anything that stops the fork leaves the start to the usual path.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use super::dir::{self, Place};
+use super::passenger::Step;
+use super::{Master, master, spawn};
+use crate::client::ExecConfig;
+
+/// What starting a master before the runtime came to, for the call's
+/// first attempt: `None` when it did not try (a master runs, reuse is
+/// off, or the process could not fork safely).
+#[derive(Default)]
+pub struct Prepared(pub(super) Option<Result<(), Step>>);
+
+/// Starts `config`'s master by fork when it needs one and none runs.
+pub fn prepare(config: &ExecConfig) -> Prepared {
+    Prepared(try_prepare(config))
+}
+
+fn try_prepare(config: &ExecConfig) -> Option<Result<(), Step>> {
+    let reuse = config.reuse.as_ref().filter(|reuse| reuse.master != Master::No)?;
+    // Errors in the path are the usual path's to report.
+    let place = dir::place(&config.destination, reuse).ok()??;
+    // A socket there, live or stale, is the usual path's to dial (a probe
+    // here would be a connection its master has to make sense of).
+    if std::fs::symlink_metadata(&place.socket).is_ok() || !single_threaded() {
+        return None;
+    }
+    let _lock = match lock(&place, spawn::lock_within(config)) {
+        Ok(lock) => lock,
+        Err(step) => return Some(Err(step)),
+    };
+    match spawn::listening(&place) {
+        Ok(true) => return Some(Ok(())),
+        Ok(false) => {}
+        Err(step) => return Some(Err(step)),
+    }
+    let (spec, log, (ready, ready_w)) = match spawn::prepare(config, reuse.persist, &place) {
+        Ok(parts) => parts,
+        Err(step) => return Some(Err(step)),
+    };
+    // SAFETY: this process has one thread (checked above) and no runtime,
+    // so the child's copy of it holds no lock and shares no state with a
+    // thread it lacks; the child calls `child`, which never returns.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(ready);
+            child(spec, log, ready_w)
+        }
+        Ok(nix::unistd::ForkResult::Parent { .. }) => {
+            drop((log, ready_w));
+            Some(wait_ready(ready, spawn::ready_within(config), &place))
+        }
+        Err(e) => Some(Err(spawn::failed("fork", e.into()))),
+    }
+}
+
+/// One thread: /proc/self/task lists each.
+fn single_threaded() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+}
+
+/// Takes the lock, waiting at most `within` (no runtime yet: sleeps).
+fn lock(place: &Place, within: Duration) -> Result<nix::fcntl::Flock<std::fs::File>, Step> {
+    let deadline = Instant::now() + within;
+    loop {
+        match spawn::try_lock(place)? {
+            Some(lock) => return Ok(lock),
+            None if Instant::now() < deadline => std::thread::sleep(spawn::LOCK_POLL),
+            None => return Err(spawn::lock_timeout(place)),
+        }
+    }
+}
+
+/// The master's first word, read until the pipe closes or `within`.
+fn wait_ready(mut ready: std::io::PipeReader, within: Duration, place: &Place) -> Result<(), Step> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let deadline = Instant::now() + within;
+    let mut word = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = Timespec::try_from(left).unwrap_or(Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        });
+        let fd = ready.as_fd();
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) => return spawn::judge(false, "", place),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(spawn::failed("pipe", e.into())),
+        }
+        match ready.read(&mut buf) {
+            Ok(0) => return spawn::judge(true, &String::from_utf8_lossy(&word), place),
+            Ok(n) => word.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(spawn::failed("pipe", e)),
+        }
+    }
+}
+
+/// The forked master: stdio as the exec'd one gets it, logging at its
+/// level into the log, then the master itself.
+fn child(spec: master::Spec, log: std::fs::File, ready: std::io::PipeWriter) -> ! {
+    if let Ok(null) = std::fs::File::options().read(true).write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2_stdin(&null);
+    }
+    let _ = nix::unistd::dup2_stdout(&ready);
+    let _ = nix::unistd::dup2_stderr(&log);
+    drop((ready, log));
+    // Its name in `ps -o comm` and `top` (the arguments stay the first
+    // call's, as an OpenSSH ControlPersist master's do).
+    let _ = nix::sys::prctl::set_name(c"sesh-mux-master");
+    let verbosity = crate::cli::Verbosity {
+        verbose: u8::from(spec.verbose),
+        quiet: false,
+    };
+    crate::logging::reinit(verbosity, "info");
+    // Never unwind into the caller's frames: they own descriptors the
+    // master has closed.
+    let code = std::panic::catch_unwind(|| master::run(spec)).unwrap_or(255);
+    std::process::exit(i32::from(code))
+}
