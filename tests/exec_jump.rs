@@ -172,8 +172,10 @@ fn mid_session(fault: Fault, extra: &[&str]) -> (Output, Duration) {
     let (victims, signo) = match fault {
         Fault::Bastion(signo) => (descendants(bastion.pid()), signo),
         Fault::Target => {
-            let mut all = descendants(server.child.id());
-            all.push(server.child.id() as i32);
+            // The server first: killed after its command, it could still
+            // report the command's SIGKILL before it died.
+            let mut all = vec![server.child.id() as i32];
+            all.extend(descendants(server.child.id()));
             (all, libc::SIGKILL)
         }
     };
