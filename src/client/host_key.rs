@@ -7,9 +7,10 @@
 //! certificate is trusted when an `@cert-authority` line for the host names
 //! its CA and it passes OpenSSH's checks ([`verify_certificate`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use russh::keys::{Certificate, PublicKey};
 
@@ -282,11 +283,41 @@ fn refused(cert: &Certificate, host: &str, port: u16, why: &str) -> String {
     )
 }
 
-/// Reads a known_hosts file, warning once about its bad lines.
-fn read(path: &Path) -> Result<KnownHosts, String> {
-    let file =
-        KnownHosts::read(path).map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?;
+/// Reads a known_hosts file, warning once about its bad lines. A file is
+/// parsed once per process while it stays the same (size, times, inode):
+/// a fan-out looks every host up in the same files, twice per connection
+/// (the host key order, then the check), and parsing is what costs: 300
+/// hosts against a 2,000-line hashed file took 2.3 s instead of 0.65.
+fn read(path: &Path) -> Result<Arc<KnownHosts>, String> {
+    type Stamp = (u64, i64, i64, u64);
+    static PARSED: Mutex<BTreeMap<PathBuf, (Stamp, Arc<KnownHosts>)>> = Mutex::new(BTreeMap::new());
+    let stamp = std::fs::metadata(path).ok().map(|m| {
+        (
+            m.len(),
+            m.mtime_nsec() + m.mtime() * 1_000_000_000,
+            m.ctime_nsec() + m.ctime() * 1_000_000_000,
+            m.ino(),
+        )
+    });
+    // A poisoned lock only means a panic elsewhere while inserting: the
+    // map still holds whole entries.
+    let cached = |parsed: &BTreeMap<PathBuf, (Stamp, Arc<KnownHosts>)>| {
+        parsed
+            .get(path)
+            .filter(|(at, _)| Some(*at) == stamp)
+            .map(|(_, file)| file.clone())
+    };
+    if let Some(file) = cached(&PARSED.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(file);
+    }
+    let file = Arc::new(
+        KnownHosts::read(path).map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?,
+    );
     warn_once(path, &file.warnings);
+    if let Some(stamp) = stamp {
+        let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+        parsed.insert(path.to_path_buf(), (stamp, file.clone()));
+    }
     Ok(file)
 }
 
@@ -303,5 +334,35 @@ fn warn_once(path: &Path, warnings: &[String]) {
         if warned.insert(warning.clone()) {
             tracing::warn!("{warning}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parsed file is reused only while it is unchanged: a key learned
+    /// (appended) in the same process is seen at the next lookup.
+    #[test]
+    fn a_changed_file_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let key = PublicKey::from_openssh(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbMmyQxZ05DxDGNVFR7x2yoRnY8AMV3Cjdrj7hwnKHv",
+        )
+        .unwrap();
+        let other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFwU8MGv5lqjk8CCNzsJuzR3CmSU7H8mLbdiN3kPw2YB";
+        std::fs::write(&path, format!("other.example {other}\n")).unwrap();
+        let policy = Policy::Strict {
+            known_hosts: path.clone(),
+        };
+        assert!(verify(&policy, "h.example", 22, &key).is_err());
+        assert!(on_file(&policy, "h.example", 22).is_empty());
+        known_hosts::learn(&path, "h.example", 22, &key, false).unwrap();
+        assert_eq!(verify(&policy, "h.example", 22, &key), Ok(()));
+        assert_eq!(
+            on_file(&policy, "h.example", 22).algorithms,
+            vec![key.algorithm()]
+        );
     }
 }
