@@ -41,7 +41,7 @@ pub async fn run_host(
         pipes.stderr.1.as_fd(),
     ];
     let begun = tokio::select! {
-        begun = passenger::begin(config, &reuse, &stdio) => begun,
+        begun = passenger::begin(config, &reuse, &stdio, super::Prepared::default()) => begun,
         _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
     };
     match begun {

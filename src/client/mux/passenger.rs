@@ -56,7 +56,7 @@ pub async fn run(
 ) -> Option<Ending> {
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     let stdio = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
-    match begin_prepared(config, reuse, &stdio, prepared).await {
+    match begin(config, reuse, &stdio, prepared).await {
         Begun::Going(stream, pid) => Some(wait_end(stream, pid, config, signals, None).await),
         Begun::Ended(ending) => Some(ending),
         Begun::Direct => None,
@@ -64,14 +64,9 @@ pub async fn run(
 }
 
 /// Finds or starts the master and hands it the command with `stdio`,
-/// retrying only while nothing can have run.
-pub(super) async fn begin(config: &ExecConfig, reuse: &Reuse, stdio: &[BorrowedFd<'_>; 3]) -> Begun {
-    begin_prepared(config, reuse, stdio, super::Prepared(None)).await
-}
-
-/// [`begin`] after [`super::prepare`] tried to start the master: its
-/// outcome stands for the first attempt's start.
-async fn begin_prepared(
+/// retrying only while nothing can have run. What [`super::prepare`] did
+/// (if anything) stands for the first attempt's start.
+pub(super) async fn begin(
     config: &ExecConfig,
     reuse: &Reuse,
     stdio: &[BorrowedFd<'_>; 3],
