@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::exec_common as common;
 use crate::support::exec::{Remote, sesh_exec};
+use crate::support::relay::Relay;
 use crate::support::sshd::Sshd;
 use crate::support::{Server, describe, gone, run_with_input, send_signal, wait_for, wait_with_deadline};
 
@@ -187,6 +188,37 @@ fn signals_through_a_master() {
         "sesh: timed out after 1s\n"
     );
     assert_eq!(serve_logins(&server), 1, "{}", server.log());
+}
+
+/// A signal while a first call waits for the master it forked (before the
+/// runtime and its handlers exist) is held, not its default death: once
+/// the session runs it goes to the remote command as during a direct
+/// call's connect, which ends 130 with sesh's line (killed by INT, or the
+/// signal refused if it came before the command started) long before its
+/// 20 s sleep would.
+#[test]
+fn signal_while_the_forked_master_logs_in() {
+    let server = Server::start_sh(&[]);
+    // 200 ms each way: the master's login takes over a second.
+    let relay = Relay::start(server.port(), Duration::from_millis(200), false).unwrap();
+    let mut remote = Remote::of_serve(&server);
+    remote.target = format!("127.0.0.1:{}", relay.port);
+    let reusing = Reusing::new(remote, "30s");
+    let begun = Instant::now();
+    let (mut child, _stdout) = spawn_reading(&reusing.remote, "sleep 20");
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(child.id() as i32, libc::SIGINT);
+    let (code, stderr) = child_output(&mut child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.starts_with("sesh: ") && stderr.contains("signal INT"),
+        "{stderr}"
+    );
+    assert!(
+        begun.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        begun.elapsed()
+    );
 }
 
 fn spawn_reading(
