@@ -10,7 +10,7 @@
 //!   formats.
 //! - [`signals`]: signal names on the wire and numbers on this machine.
 //! - [`cli`], [`civil`], [`generate`], [`duration`], [`pattern`], [`logging`],
-//!   [`os_signals`], [`rlimit`]: the command line, its completions and man pages, and the
+//!   [`os_signals`], [`parsed_files`], [`rlimit`]: the command line, its completions and man pages, and the
 //!   small pieces every part shares.
 
 pub mod civil;
@@ -23,6 +23,7 @@ pub mod generate;
 pub mod keys;
 pub mod logging;
 pub mod os_signals;
+pub mod parsed_files;
 pub mod pattern;
 pub mod progress;
 pub mod rlimit;

@@ -133,3 +133,22 @@ fn from_option_restricts_peers() {
     .unwrap();
     assert_eq!(server.ssh("echo in", b"").stdout, b"in\n");
 }
+
+/// An edit of `authorized_keys` applies at the next login, without a
+/// restart, also after the server has kept the file's parse (it keeps one
+/// only for a file that has not changed for a second): the key taken out
+/// is refused, the key put in admitted.
+#[test]
+fn authorized_keys_edits_apply_at_once() {
+    let server = Server::start(&[]);
+    std::thread::sleep(Duration::from_millis(1100));
+    for _ in 0..2 {
+        assert_eq!(server.ssh("echo in", b"").stdout, b"in\n");
+    }
+    let stranger = std::fs::read_to_string(server.keys.path("other_id.pub")).unwrap();
+    std::fs::write(server.keys.authorized_keys(), stranger).unwrap();
+    let old = server.ssh("echo in", b"");
+    assert_eq!(old.status.code(), Some(255), "{}", describe(&old));
+    let new = crate::support::ssh_with(&server.ssh_command(&server.keys.stranger()), "echo in", b"");
+    assert_eq!(new.stdout, b"in\n", "{}", describe(&new));
+}

@@ -27,6 +27,7 @@ use russh::keys::{Algorithm, Certificate, HashAlg, PrivateKey, PrivateKeyWithHas
 
 use super::terminal;
 use crate::keys::certificate::{self, Principals};
+use crate::parsed_files::ParsedFiles;
 
 /// The identity files tried when none is given.
 pub fn default_identities(home: &Path) -> Vec<PathBuf> {
@@ -221,7 +222,6 @@ impl<H: client::Handler> Attempt<'_, H> {
             }
         };
         let hash = self.hash_for(key.public_key()).await;
-        let key = Arc::new(key);
         if self.with_certificates(path, &key, hash).await? {
             return Ok(true);
         }
@@ -344,9 +344,13 @@ fn offer_note(cert: &Certificate, user: &str) -> Option<String> {
 }
 
 /// Loads a private key, asking for its passphrase on the terminal if it
-/// is encrypted and a terminal is there.
-fn load(path: &Path) -> Result<PrivateKey, String> {
-    match russh::keys::load_secret_key(path, None) {
+/// is encrypted and a terminal is there. A key file without a passphrase
+/// is decoded once per process while unchanged (a fan-out signs with it
+/// for every host; decoding derives its public half, a curve point
+/// multiplication each time); a decrypted key is never kept.
+fn load(path: &Path) -> Result<Arc<PrivateKey>, String> {
+    static PLAIN: ParsedFiles<PrivateKey> = ParsedFiles::new();
+    match PLAIN.get(path, || russh::keys::load_secret_key(path, None)) {
         Ok(key) => Ok(key),
         Err(russh::keys::Error::KeyIsEncrypted) => {
             let prompt = format!("Enter passphrase for key '{}': ", path.display());
@@ -355,7 +359,9 @@ fn load(path: &Path) -> Result<PrivateKey, String> {
                     "encrypted, and no terminal to ask for its passphrase: add it to ssh-agent".into(),
                 );
             };
-            russh::keys::load_secret_key(path, Some(&passphrase)).map_err(|_| "wrong passphrase".to_string())
+            russh::keys::load_secret_key(path, Some(&passphrase))
+                .map(Arc::new)
+                .map_err(|_| "wrong passphrase".to_string())
         }
         Err(e) => Err(format!("unreadable: {e}")),
     }

@@ -7,8 +7,7 @@
 //! certificate is trusted when an `@cert-authority` line for the host names
 //! its CA and it passes OpenSSH's checks ([`verify_certificate`]).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::MetadataExt;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +16,7 @@ use russh::keys::{Certificate, PublicKey};
 use crate::keys::certificate::{self, Expected};
 use crate::keys::fingerprint;
 use crate::keys::known_hosts::{self, KnownHosts, Verdict};
+use crate::parsed_files::ParsedFiles;
 
 /// How host keys are trusted.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -289,36 +289,13 @@ fn refused(cert: &Certificate, host: &str, port: u16, why: &str) -> String {
 /// (the host key order, then the check), and parsing is what costs: 300
 /// hosts against a 2,000-line hashed file took 2.3 s instead of 0.65.
 fn read(path: &Path) -> Result<Arc<KnownHosts>, String> {
-    type Stamp = (u64, i64, i64, u64);
-    static PARSED: Mutex<BTreeMap<PathBuf, (Stamp, Arc<KnownHosts>)>> = Mutex::new(BTreeMap::new());
-    let stamp = std::fs::metadata(path).ok().map(|m| {
-        (
-            m.len(),
-            m.mtime_nsec() + m.mtime() * 1_000_000_000,
-            m.ctime_nsec() + m.ctime() * 1_000_000_000,
-            m.ino(),
-        )
-    });
-    // A poisoned lock only means a panic elsewhere while inserting: the
-    // map still holds whole entries.
-    let cached = |parsed: &BTreeMap<PathBuf, (Stamp, Arc<KnownHosts>)>| {
-        parsed
-            .get(path)
-            .filter(|(at, _)| Some(*at) == stamp)
-            .map(|(_, file)| file.clone())
-    };
-    if let Some(file) = cached(&PARSED.lock().unwrap_or_else(|e| e.into_inner())) {
-        return Ok(file);
-    }
-    let file = Arc::new(
-        KnownHosts::read(path).map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?,
-    );
-    warn_once(path, &file.warnings);
-    if let Some(stamp) = stamp {
-        let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
-        parsed.insert(path.to_path_buf(), (stamp, file.clone()));
-    }
-    Ok(file)
+    static PARSED: ParsedFiles<KnownHosts> = ParsedFiles::new();
+    PARSED.get(path, || {
+        let file = KnownHosts::read(path)
+            .map_err(|e| format!("could not read known hosts {}: {e}", path.display()))?;
+        warn_once(path, &file.warnings);
+        Ok(file)
+    })
 }
 
 /// Logs each skipped line of a known_hosts file once per process: a

@@ -9,6 +9,8 @@
 mod certs;
 mod keys;
 
+use std::sync::Arc;
+
 use russh::keys::{Certificate, PublicKey};
 use russh::server::Auth;
 
@@ -34,7 +36,7 @@ impl ConnectionHandler {
         if !self.account_ok(user) {
             return None;
         }
-        self.find_key(&self.authorized_keys()?, user, key)
+        self.find_key(&*self.authorized_keys()?, user, key)
     }
 
     /// Whether to let a client go on to sign with an offered key. russh
@@ -57,7 +59,7 @@ impl ConnectionHandler {
     /// `authorized_keys` as it is now. Read at every attempt, as sshd
     /// does: edits apply without a restart, and an unsafe file refuses the
     /// login (logged), not the server.
-    fn authorized_keys(&self) -> Option<AuthorizedKeys> {
+    fn authorized_keys(&self) -> Option<Arc<AuthorizedKeys>> {
         match self.shared.config.authorized_keys.load() {
             Ok(keys) => Some(keys),
             Err(e) => {
