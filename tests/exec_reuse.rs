@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::exec_common as common;
 use crate::support::exec::{Remote, sesh_exec};
-use crate::support::relay::Relay;
+use crate::support::relay::{Direction, Relay};
 use crate::support::sshd::Sshd;
 use crate::support::{Server, describe, gone, run_with_input, send_signal, wait_for, wait_with_deadline};
 
@@ -219,6 +219,35 @@ fn signal_while_the_forked_master_logs_in() {
         "took {:?}",
         begun.elapsed()
     );
+}
+
+/// A call through a running master waits for the server once: the master
+/// keeps a session channel open ahead (the spare), so the call's exec goes
+/// at once, where opening a channel first would be a second round trip.
+/// Counted on a delay relay's trace of the master's connection: each
+/// burst from the server answered by the master is one wait.
+#[test]
+fn a_call_through_the_master_waits_once() {
+    let server = Server::start_sh(&[]);
+    let relay = Relay::start(server.port(), Duration::from_millis(100), true).unwrap();
+    let mut remote = Remote::of_serve(&server);
+    remote.target = format!("127.0.0.1:{}", relay.port);
+    let reusing = Reusing::new(remote, "30s");
+    assert_eq!(reusing.exec("true").status.code(), Some(0));
+    for _ in 0..2 {
+        // Let the spare's open and the last call's close pass the relay.
+        std::thread::sleep(Duration::from_millis(500));
+        let before = relay.trace().len();
+        assert_eq!(reusing.exec("true").status.code(), Some(0));
+        std::thread::sleep(Duration::from_millis(500));
+        let directions: Vec<Direction> = relay.trace()[before..].iter().map(|c| c.direction).collect();
+        let waits = directions
+            .windows(2)
+            .filter(|pair| pair[0] == Direction::Down && pair[1] == Direction::Up)
+            .count();
+        assert_eq!(waits, 1, "{directions:?}");
+    }
+    assert_eq!(serve_logins(&server), 1, "{}", server.log());
 }
 
 fn spawn_reading(

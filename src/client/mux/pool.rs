@@ -4,10 +4,19 @@
 //! Beyond that a request waits for a session to end, until its deadline.
 //! A passenger never sees the limit, and no call makes a hidden login of
 //! its own (MULTIPLEX.md 4.10).
+//!
+//! One session channel is kept open ahead of the next call (the spare), so
+//! a call through the master waits one round trip to the server (exec)
+//! instead of two (open, then exec). A spare is only opened where the
+//! server's known limit leaves room for it beside the sessions running; a
+//! refusal of one teaches the limit as a call's would. A spare the server
+//! has sent anything on (its CLOSE) is never used.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use russh::client::Msg;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -19,6 +28,8 @@ pub const MAX_CONNECTIONS: usize = 4;
 /// Between tries while every connection is at its limit (closes are
 /// asynchronous, so a freed slot may still be refused for a moment).
 const BACKOFF: Duration = Duration::from_millis(50);
+/// Time a spare's open may take before it is given up.
+const SPARE_WAIT: Duration = Duration::from_secs(10);
 
 /// One connection and what the master knows of its load.
 struct Slot {
@@ -35,6 +46,10 @@ pub struct Pool {
     connecting: Mutex<bool>,
     freed: Notify,
     destination: Destination,
+    /// The channel opened ahead, with its place on its connection.
+    spare: Mutex<Option<(russh::Channel<Msg>, Lease)>>,
+    /// A spare's open under way (one at a time).
+    refilling: AtomicBool,
 }
 
 /// A session's place on a connection; frees it when dropped.
@@ -68,6 +83,8 @@ impl Pool {
             connecting: Mutex::new(false),
             freed: Notify::new(),
             destination,
+            spare: Mutex::new(None),
+            refilling: AtomicBool::new(false),
         })
     }
 
@@ -91,9 +108,76 @@ impl Pool {
         }
     }
 
-    /// Opens a session channel on the least-loaded connection with room,
-    /// starting a sibling or waiting when none has; `Err` by `deadline`.
+    /// A session channel: the spare, else one opened on the least-loaded
+    /// connection with room, starting a sibling or waiting when none has;
+    /// `Err` by `deadline`. A new spare is opened behind it.
     pub async fn open(self: &Arc<Self>, deadline: Instant) -> Result<(russh::Channel<Msg>, Lease), String> {
+        let opened = match self.take_spare() {
+            Some(spare) => Ok(spare),
+            None => self.open_new(deadline).await,
+        };
+        if opened.is_ok() {
+            self.refill();
+        }
+        opened
+    }
+
+    /// Keeps a channel that was opened for a call that then never ran, as
+    /// the spare (or closes it when there is one).
+    pub fn give_back(&self, channel: russh::Channel<Msg>, lease: Lease) {
+        let mut spare = self.spare.lock().expect("pool lock");
+        if spare.is_none() && !lease.connection.is_closed() {
+            *spare = Some((channel, lease));
+            return;
+        }
+        drop(spare);
+        tokio::spawn(async move {
+            let _ = channel.close().await;
+            drop(lease);
+        });
+    }
+
+    /// The spare, when it is still good for a call.
+    fn take_spare(&self) -> Option<(russh::Channel<Msg>, Lease)> {
+        let (mut channel, lease) = self.spare.lock().expect("pool lock").take()?;
+        if lease.connection.is_closed() {
+            return None;
+        }
+        // Nothing comes on an idle session channel but its end.
+        match channel.wait().now_or_never() {
+            None => Some((channel, lease)),
+            Some(message) => {
+                tracing::debug!("dropped the spare channel: the server sent {message:?}");
+                None
+            }
+        }
+    }
+
+    /// Opens a new spare in the background unless one is there or under
+    /// way, on a connection that has room for it beside its sessions.
+    fn refill(self: &Arc<Self>) {
+        if self.spare.lock().expect("pool lock").is_some() || self.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.clone();
+        tokio::spawn(async move {
+            if let Some(connection) = pool.pick_with_room() {
+                let lease = Lease {
+                    pool: pool.clone(),
+                    connection: connection.clone(),
+                };
+                match tokio::time::timeout(SPARE_WAIT, connection.channel_open_session()).await {
+                    Ok(Ok(channel)) => pool.give_back(channel, lease),
+                    Ok(Err(russh::Error::ChannelOpenFailure(why))) => pool.at_limit(&connection, why),
+                    Ok(Err(e)) => tracing::debug!("no spare channel: {e}"),
+                    Err(_) => tracing::debug!("no spare channel: the server did not answer in time"),
+                }
+            }
+            pool.refilling.store(false, Ordering::Release);
+        });
+    }
+
+    async fn open_new(self: &Arc<Self>, deadline: Instant) -> Result<(russh::Channel<Msg>, Lease), String> {
         loop {
             let Some(connection) = self.pick() else {
                 if !self.grow().await {
@@ -126,10 +210,19 @@ impl Pool {
 
     /// The least-loaded live connection below its limit, counted as used.
     fn pick(&self) -> Option<Arc<Connection>> {
+        self.pick_leaving(0)
+    }
+
+    /// Like [`Self::pick`], leaving one session of the limit for a call.
+    fn pick_with_room(&self) -> Option<Arc<Connection>> {
+        self.pick_leaving(1)
+    }
+
+    fn pick_leaving(&self, room: usize) -> Option<Arc<Connection>> {
         let mut slots = self.slots.lock().expect("pool lock");
         let slot = slots
             .iter_mut()
-            .filter(|s| !s.connection.is_closed() && s.limit.is_none_or(|limit| s.open < limit))
+            .filter(|s| !s.connection.is_closed() && s.limit.is_none_or(|limit| s.open + room < limit))
             .min_by_key(|s| s.open)?;
         slot.open += 1;
         Some(slot.connection.clone())

@@ -77,7 +77,7 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
     shared.sessions.fetch_add(1, Ordering::Relaxed);
     let _count = Counted(shared);
     let deadline = tokio::time::Instant::now() + shared.destination.connect_timeout;
-    let (channel, _lease) = match shared.pool.open(deadline).await {
+    let (channel, lease) = match shared.pool.open(deadline).await {
         Ok(opened) => opened,
         Err(why) => {
             holder.release(false, &CancellationToken::new()).await;
@@ -97,8 +97,9 @@ async fn run(mut stream: UnixStream, new: NewSession, shared: &Shared) {
             .ok()
     };
     if !matches!(go.await, Some(Frame::Go)) {
-        // The passenger gave up (and may run direct): never start it here.
-        drop(channel);
+        // The passenger gave up (and may run direct): never start it here;
+        // the channel, unused, can serve the next call.
+        shared.pool.give_back(channel, lease);
         holder.release(false, &CancellationToken::new()).await;
         return;
     }
