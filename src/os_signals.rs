@@ -41,38 +41,9 @@ pub fn hangs_up_when_repeated(signo: i32) -> bool {
     signo == libc::SIGINT || signo == libc::SIGTERM
 }
 
-/// Holds the forwarded signals back in this thread until [`forwarded`]
-/// installs their handlers: for a wait before the runtime exists (a first
-/// call forking its mux master), where their default action would kill
-/// sesh without its line or its JSON record. Held signals stay pending and
-/// reach the handlers then, as during a direct call's connect.
-pub fn hold_forwarded() {
-    set_forwarded_mask(libc::SIG_BLOCK);
-}
-
-/// Lets held signals in again (in this thread), for a process that leaves
-/// sesh's handling behind: the forked mux master.
-pub fn release_forwarded() {
-    set_forwarded_mask(libc::SIG_UNBLOCK);
-}
-
-fn set_forwarded_mask(how: libc::c_int) {
-    // SAFETY: the set is initialised by sigemptyset before use, and
-    // pthread_sigmask only reads it.
-    unsafe {
-        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        libc::sigemptyset(set.as_mut_ptr());
-        for signo in FORWARDED {
-            libc::sigaddset(set.as_mut_ptr(), signo);
-        }
-        libc::pthread_sigmask(how, set.as_ptr(), std::ptr::null_mut());
-    }
-}
-
 /// Delivers each forwarded signal's number as it arrives. Installing the
 /// handlers replaces the default action, so the process no longer dies of
-/// them: the caller decides what each means. Signals held by
-/// [`hold_forwarded`] are let in once the handlers are there.
+/// them: the caller decides what each means.
 pub fn forwarded() -> color_eyre::Result<mpsc::UnboundedReceiver<i32>> {
     let (tx, rx) = mpsc::unbounded_channel();
     for signo in FORWARDED {
@@ -86,7 +57,6 @@ pub fn forwarded() -> color_eyre::Result<mpsc::UnboundedReceiver<i32>> {
             }
         });
     }
-    release_forwarded();
     Ok(rx)
 }
 

@@ -40,8 +40,6 @@ fn try_prepare(config: &ExecConfig) -> Option<Result<(), Step>> {
     if std::fs::symlink_metadata(&place.socket).is_ok() || !single_threaded() {
         return None;
     }
-    // From here sesh waits with no handlers: held signals wait for them.
-    crate::os_signals::hold_forwarded();
     let _lock = match lock(&place, spawn::lock_within(config)) {
         Ok(lock) => lock,
         Err(step) => return Some(Err(step)),
@@ -126,7 +124,6 @@ fn child(spec: master::Spec, log: std::fs::File, ready: std::io::PipeWriter) -> 
     let _ = nix::unistd::dup2_stdout(&ready);
     let _ = nix::unistd::dup2_stderr(&log);
     drop((ready, log));
-    crate::os_signals::release_forwarded();
     // Its name in `ps -o comm` and `top` (the arguments stay the first
     // call's, as an OpenSSH ControlPersist master's do).
     let _ = nix::sys::prctl::set_name(c"sesh-mux-master");
