@@ -9,9 +9,10 @@
 //! - [`keys`]: host keys, `authorized_keys` and `known_hosts` in OpenSSH's
 //!   formats.
 //! - [`signals`]: signal names on the wire and numbers on this machine.
-//! - [`cli`], [`civil`], [`generate`], [`duration`], [`pattern`], [`logging`],
-//!   [`os_signals`], [`parsed_files`], [`rlimit`]: the command line, its completions and man pages, and the
-//!   small pieces every part shares.
+//! - [`cli`], [`civil`], [`generate`], [`duration`], [`pattern`],
+//!   [`logging`], [`os_signals`], [`parsed_files`], [`rlimit`]: the command
+//!   line, its completions and man pages, and the small pieces every part
+//!   shares.
 
 pub mod civil;
 pub mod cli;

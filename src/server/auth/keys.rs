@@ -3,9 +3,9 @@
 //! and a file made unsafe after the start lets nobody in. The StrictModes
 //! checks run every time; the parse is kept while the file is unchanged
 //! ([`ParsedFiles`]: 1,000 logins spent 4% of the server's time parsing
-//! one small file again). Warnings about
-//! skipped lines are logged when they change, not at every attempt (a
-//! client offering three keys would otherwise repeat them six times).
+//! one small file again). Warnings about skipped lines are logged when
+//! they change, not at every attempt (a client offering three keys would
+//! otherwise repeat them six times).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
