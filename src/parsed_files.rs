@@ -4,9 +4,9 @@
 //!
 //! A file is unchanged while its size, modification and change times and
 //! inode are; an edit that keeps all four is only possible within one tick
-//! of the kernel's clock, so a file changed less than [`SETTLED`] before it
-//! was read is not kept (it is read again next time, as git treats racy
-//! index entries). What a parse fails on is never kept.
+//! of the kernel's clock, so a file changed less than a second (`SETTLED`)
+//! before it was read is not kept (it is read again next time, as git
+//! treats racy index entries). What a parse fails on is never kept.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
