@@ -1,6 +1,7 @@
 //! Files parsed once per process while they are unchanged: known_hosts and
 //! identity files in `sesh exec` (a fan-out reads them for every host) and
-//! `authorized_keys` in `sesh serve` (read at every login attempt).
+//! `authorized_keys` and the trusted user CA keys file in `sesh serve`
+//! (read at every login attempt).
 //!
 //! A file is unchanged while its size, modification and change times and
 //! inode are; an edit that keeps all four is only possible within one tick

@@ -55,6 +55,28 @@ fn user_certificates_log_in() {
     assert!(server.log().contains(&format!("via {}", ca.public().display())));
 }
 
+/// The CA file is read at every attempt: after its parse is kept, a CA
+/// taken out is refused at once and a CA put in admitted at once.
+#[test]
+fn trusted_ca_file_edits_apply_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_ca, new_ca) = (Ca::new(dir.path(), "old_ca"), Ca::new(dir.path(), "new_ca"));
+    let server = serve_trusting(&old_ca);
+    let me = user_name();
+    let old_key = old_ca.user_key(dir.path(), "old@test", "ed25519", &["-n", &me]);
+    let new_key = new_ca.user_key(dir.path(), "new@test", "ed25519", &["-n", &me]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for _ in 0..2 {
+        let output = ssh_as(&server, &old_key, &[], "echo in");
+        assert_eq!(output.stdout, b"in\n", "{}", describe(&output));
+    }
+    std::fs::copy(new_ca.public(), old_ca.public()).unwrap();
+    let old = ssh_as(&server, &old_key, &[], "echo in");
+    assert_eq!(old.status.code(), Some(255), "{}", describe(&old));
+    let new = ssh_as(&server, &new_key, &[], "echo in");
+    assert_eq!(new.stdout, b"in\n", "{}", describe(&new));
+}
+
 /// Expired, not yet valid, wrong principal, no principals, an unknown
 /// critical option and another CA: each refused (ssh exits 255) and logged
 /// with the certificate's ID, serial and reason; a plain key the CA did not

@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use color_eyre::eyre::WrapErr;
 use russh::keys::{Certificate, PublicKey};
@@ -17,14 +18,24 @@ use super::keys::{Warned, checked};
 use crate::keys::authorized_keys::{AuthorizedKeys, KeyOptions, from_allows, source_address_allows};
 use crate::keys::certificate::{self, Expected, Principals};
 use crate::keys::strict_modes::Kind;
+use crate::parsed_files::ParsedFiles;
 
 /// The `--trusted-user-ca-keys` file: one CA public key per line, held to
-/// StrictModes and read again at every attempt, like `authorized_keys`.
+/// StrictModes at every attempt, like `authorized_keys`, and parsed again
+/// when it has changed ([`ParsedFiles`]).
 #[derive(Debug)]
 pub struct TrustedCaKeysFile {
     path: PathBuf,
     strict_uid: Option<u32>,
+    parsed: ParsedFiles<CaKeys>,
     warned: Warned,
+}
+
+/// The file's usable keys and the lines it skipped.
+#[derive(Debug)]
+pub struct CaKeys {
+    pub keys: Vec<PublicKey>,
+    warnings: Vec<String>,
 }
 
 impl TrustedCaKeysFile {
@@ -32,36 +43,46 @@ impl TrustedCaKeysFile {
         Self {
             path,
             strict_uid,
+            parsed: ParsedFiles::new(),
             warned: Warned::default(),
         }
     }
 
     /// The CA keys; a line with options or a bad key is skipped with a
     /// warning (logged when the set of warnings changes).
-    pub fn load(&self) -> color_eyre::Result<Vec<PublicKey>> {
+    pub fn load(&self) -> color_eyre::Result<Arc<CaKeys>> {
         let real = checked(&self.path, Kind::TrustedCaKeys, self.strict_uid)?;
-        let bytes = std::fs::read(&real)
-            .wrap_err_with(|| format!("could not read trusted user CA keys {}", self.path.display()))?;
-        let mut parsed = AuthorizedKeys::parse(bytes);
-        let default = KeyOptions::default();
-        for key in parsed.keys.iter().filter(|k| k.options != default) {
-            parsed.warnings.push(format!(
-                "line {}: options are not allowed in a trusted CA keys file, line skipped",
-                key.line
-            ));
-        }
+        let parsed = self.parsed.get(&real, || read(&real, &self.path))?;
         self.warned.log_changes(&self.path, &parsed.warnings);
-        Ok(parsed
-            .keys
-            .into_iter()
-            .filter(|k| k.options == default)
-            .map(|k| k.key)
-            .collect())
+        Ok(parsed)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Reads the CA file at `real` (`shown` in errors).
+fn read(real: &Path, shown: &Path) -> color_eyre::Result<CaKeys> {
+    let bytes = std::fs::read(real)
+        .wrap_err_with(|| format!("could not read trusted user CA keys {}", shown.display()))?;
+    let mut parsed = AuthorizedKeys::parse(bytes);
+    let default = KeyOptions::default();
+    for key in parsed.keys.iter().filter(|k| k.options != default) {
+        parsed.warnings.push(format!(
+            "line {}: options are not allowed in a trusted CA keys file, line skipped",
+            key.line
+        ));
+    }
+    Ok(CaKeys {
+        keys: parsed
+            .keys
+            .into_iter()
+            .filter(|k| k.options == default)
+            .map(|k| k.key)
+            .collect(),
+        warnings: parsed.warnings,
+    })
 }
 
 /// Where a CA that signed the certificate was found.

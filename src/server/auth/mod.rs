@@ -107,7 +107,7 @@ impl ConnectionHandler {
             None => None,
         };
         let authorized = config.authorized_keys.load().map_err(|e| format!("{e:#}"))?;
-        let trusted = trusted.as_ref().map(|(path, keys)| (*path, keys.as_slice()));
+        let trusted = trusted.as_ref().map(|(path, ca)| (*path, ca.keys.as_slice()));
         let sources = certs::sources(cert, trusted, &authorized, config.authorized_keys.path());
         let mut first_refusal = None;
         for source in &sources {
