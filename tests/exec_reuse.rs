@@ -219,6 +219,37 @@ fn a_call_through_the_master_waits_once() {
     assert_eq!(serve_logins(&server), 1, "{}", server.log());
 }
 
+/// A signal while a first call waits for the master it forked is handled
+/// as during a direct call's connect, not sesh's default death: the
+/// caller installs its handlers before it waits, and once the session runs
+/// the signal goes to the remote command, which ends 130 with sesh's line
+/// long before its 20 s sleep would.
+#[test]
+fn signal_while_the_forked_master_logs_in() {
+    let server = Server::start_sh(&[]);
+    // 200 ms each way: the master's login takes over a second.
+    let relay = Relay::start(server.port(), Duration::from_millis(200), false).unwrap();
+    let mut remote = Remote::of_serve(&server);
+    remote.target = format!("127.0.0.1:{}", relay.port);
+    let reusing = Reusing::new(remote, "30s");
+    let begun = Instant::now();
+    let (mut child, _stdout) = spawn_reading(&reusing.remote, "sleep 20");
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(child.id() as i32, libc::SIGINT);
+    let (code, stderr) = child_output(&mut child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.starts_with("sesh: ") && stderr.contains("signal INT"),
+        "{stderr}"
+    );
+    assert!(
+        begun.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        begun.elapsed()
+    );
+    assert_eq!(serve_logins(&server), 1, "{}", server.log());
+}
+
 fn spawn_reading(
     remote: &Remote,
     script: &str,

@@ -10,10 +10,16 @@
 //! stdio on /dev/null, the ready pipe and its log, no other descriptor,
 //! logging at the master's level; then it runs the same master code.
 //! Anything that stops the fork leaves the start to the usual path.
+//!
+//! The caller does not wait here: it builds its runtime and installs its
+//! signal handlers while the master logs in, and waits for the master's
+//! word in the passenger ([`Prepared::settle`]), still holding the lock.
+//! A signal during that wait is handled as during a direct connect.
 
-use std::io::Read;
-use std::os::fd::AsFd;
+use std::fs::File;
 use std::time::{Duration, Instant};
+
+use nix::fcntl::Flock;
 
 use super::dir::{self, Place};
 use super::passenger::Step;
@@ -24,14 +30,42 @@ use crate::client::ExecConfig;
 /// first attempt: `None` when it did not try (a master runs, reuse is
 /// off, or the process could not fork safely).
 #[derive(Default)]
-pub struct Prepared(pub(super) Option<Result<(), Step>>);
+pub struct Prepared(Option<Result<Started, Step>>);
+
+enum Started {
+    /// Another caller's master was listening by the time we had the lock.
+    Listening,
+    /// Our child is the master: its ready pipe, read under the lock.
+    Forked {
+        lock: Flock<File>,
+        ready: std::io::PipeReader,
+        within: Duration,
+    },
+}
+
+impl Prepared {
+    /// Waits for the master [`prepare`] forked: `Some(Ok(()))` once a
+    /// master listens at `place`, `Some(Err)` with what to do instead,
+    /// `None` when nothing was prepared.
+    pub(super) async fn settle(self, place: &Place) -> Option<Result<(), Step>> {
+        Some(match self.0? {
+            Ok(Started::Listening) => Ok(()),
+            Ok(Started::Forked { lock, ready, within }) => {
+                let outcome = spawn::wait_ready(ready, within, place).await;
+                drop(lock);
+                outcome
+            }
+            Err(step) => Err(step),
+        })
+    }
+}
 
 /// Starts `config`'s master by fork when it needs one and none runs.
 pub fn prepare(config: &ExecConfig) -> Prepared {
     Prepared(try_prepare(config))
 }
 
-fn try_prepare(config: &ExecConfig) -> Option<Result<(), Step>> {
+fn try_prepare(config: &ExecConfig) -> Option<Result<Started, Step>> {
     let reuse = config.reuse.as_ref().filter(|reuse| reuse.master != Master::No)?;
     // Errors in the path are the usual path's to report.
     let place = dir::place(&config.destination, reuse).ok()??;
@@ -40,12 +74,12 @@ fn try_prepare(config: &ExecConfig) -> Option<Result<(), Step>> {
     if std::fs::symlink_metadata(&place.socket).is_ok() || !single_threaded() {
         return None;
     }
-    let _lock = match lock(&place, spawn::lock_within(config)) {
+    let lock = match lock(&place, spawn::lock_within(config)) {
         Ok(lock) => lock,
         Err(step) => return Some(Err(step)),
     };
     match spawn::listening(&place) {
-        Ok(true) => return Some(Ok(())),
+        Ok(true) => return Some(Ok(Started::Listening)),
         Ok(false) => {}
         Err(step) => return Some(Err(step)),
     }
@@ -63,7 +97,11 @@ fn try_prepare(config: &ExecConfig) -> Option<Result<(), Step>> {
         }
         Ok(nix::unistd::ForkResult::Parent { .. }) => {
             drop((log, ready_w));
-            Some(wait_ready(ready, spawn::ready_within(config), &place))
+            Some(Ok(Started::Forked {
+                lock,
+                ready,
+                within: spawn::ready_within(config),
+            }))
         }
         Err(e) => Some(Err(spawn::failed("fork", e.into()))),
     }
@@ -75,42 +113,13 @@ fn single_threaded() -> bool {
 }
 
 /// Takes the lock, waiting at most `within` (no runtime yet: sleeps).
-fn lock(place: &Place, within: Duration) -> Result<nix::fcntl::Flock<std::fs::File>, Step> {
+fn lock(place: &Place, within: Duration) -> Result<Flock<File>, Step> {
     let deadline = Instant::now() + within;
     loop {
         match spawn::try_lock(place)? {
             Some(lock) => return Ok(lock),
             None if Instant::now() < deadline => std::thread::sleep(spawn::LOCK_POLL),
             None => return Err(spawn::lock_timeout(place)),
-        }
-    }
-}
-
-/// The master's first word, read until the pipe closes or `within`.
-fn wait_ready(mut ready: std::io::PipeReader, within: Duration, place: &Place) -> Result<(), Step> {
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    let deadline = Instant::now() + within;
-    let mut word = Vec::new();
-    let mut buf = [0u8; 256];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let timeout = Timespec::try_from(left).unwrap_or(Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        });
-        let fd = ready.as_fd();
-        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) => return spawn::judge(false, "", place),
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(spawn::failed("pipe", e.into())),
-        }
-        match ready.read(&mut buf) {
-            Ok(0) => return spawn::judge(true, &String::from_utf8_lossy(&word), place),
-            Ok(n) => word.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(spawn::failed("pipe", e)),
         }
     }
 }

@@ -78,7 +78,7 @@ pub(super) async fn begin(
         Err(why) => return direct(Some(why)),
     };
     let mut last = String::new();
-    let mut started = prepared.0;
+    let mut started = prepared.settle(&place).await;
     for _ in 0..ATTEMPTS {
         let step = match started.take() {
             Some(Err(step)) => step,

@@ -50,6 +50,8 @@ pub struct Pool {
     spare: Mutex<Option<(russh::Channel<Msg>, Lease)>>,
     /// A spare's open under way (one at a time).
     refilling: AtomicBool,
+    /// Told when a spare's open has ended, opened or not.
+    refilled: Notify,
 }
 
 /// A session's place on a connection; frees it when dropped.
@@ -85,6 +87,7 @@ impl Pool {
             destination,
             spare: Mutex::new(None),
             refilling: AtomicBool::new(false),
+            refilled: Notify::new(),
         })
     }
 
@@ -112,7 +115,7 @@ impl Pool {
     /// connection with room, starting a sibling or waiting when none has;
     /// `Err` by `deadline`. A new spare is opened behind it.
     pub async fn open(self: &Arc<Self>, deadline: Instant) -> Result<(russh::Channel<Msg>, Lease), String> {
-        let opened = match self.take_spare() {
+        let opened = match self.wait_spare(deadline).await {
             Some(spare) => Ok(spare),
             None => self.open_new(deadline).await,
         };
@@ -137,6 +140,21 @@ impl Pool {
         });
     }
 
+    /// The spare, or the one being opened (a new master opens one at
+    /// once, for its first call): a second open beside it could meet a
+    /// session limit the spare already fills and start a sibling login.
+    async fn wait_spare(&self, deadline: Instant) -> Option<(russh::Channel<Msg>, Lease)> {
+        let refilled = self.refilled.notified();
+        if let Some(spare) = self.take_spare() {
+            return Some(spare);
+        }
+        if !self.refilling.load(Ordering::Acquire) {
+            return None;
+        }
+        let _ = tokio::time::timeout_at(deadline, refilled).await;
+        self.take_spare()
+    }
+
     /// The spare, when it is still good for a call.
     fn take_spare(&self) -> Option<(russh::Channel<Msg>, Lease)> {
         let (mut channel, lease) = self.spare.lock().expect("pool lock").take()?;
@@ -155,7 +173,7 @@ impl Pool {
 
     /// Opens a new spare in the background unless one is there or under
     /// way, on a connection that has room for it beside its sessions.
-    fn refill(self: &Arc<Self>) {
+    pub fn refill(self: &Arc<Self>) {
         if self.spare.lock().expect("pool lock").is_some() || self.refilling.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -174,6 +192,7 @@ impl Pool {
                 }
             }
             pool.refilling.store(false, Ordering::Release);
+            pool.refilled.notify_waiters();
         });
     }
 

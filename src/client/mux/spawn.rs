@@ -108,11 +108,21 @@ async fn start(config: &ExecConfig, persist: Persist, place: &Place) -> Result<(
         .stderr(log)
         .spawn()
         .map_err(|e| failed("spawn", e))?;
+    let outcome = wait_ready(ready, ready_within(config), place).await;
+    drop(child);
+    outcome
+}
+
+/// The new master's first word, read until the pipe closes or `within`.
+pub(super) async fn wait_ready(
+    ready: std::io::PipeReader,
+    within: Duration,
+    place: &Place,
+) -> Result<(), Step> {
     let mut ready =
         tokio::net::unix::pipe::Receiver::from_owned_fd(ready.into()).map_err(|e| failed("pipe", e))?;
     let mut word = String::new();
-    let read = tokio::time::timeout(ready_within(config), ready.read_to_string(&mut word)).await;
-    drop(child);
+    let read = tokio::time::timeout(within, ready.read_to_string(&mut word)).await;
     judge(read.is_ok(), &word, place)
 }
 
