@@ -31,6 +31,7 @@ pub mod rlimit;
 pub mod server;
 pub mod signals;
 pub mod size;
+pub mod threads;
 pub mod transport;
 
 use std::path::PathBuf;

@@ -97,26 +97,24 @@ impl LocalOutput {
         let (jobs, mut rx) = mpsc::channel(WRITE_QUEUE);
         let stdout_broken = Arc::new(AtomicBool::new(false));
         let broken = stdout_broken.clone();
-        std::thread::Builder::new()
-            .name("stdout".into())
-            .spawn(move || {
-                while let Some(job) = rx.blocking_recv() {
-                    match job {
-                        Job::Write(Stream::Stdout, data) => {
-                            if !broken.load(Ordering::Relaxed) && out.write_all(&data).is_err() {
-                                broken.store(true, Ordering::Relaxed);
-                            }
-                        }
-                        Job::Write(Stream::Stderr, data) => {
-                            let _ = err.write_all(&data);
-                        }
-                        Job::Flush(done) => {
-                            let _ = done.send(());
+        crate::threads::spawn("stdout", move || {
+            while let Some(job) = rx.blocking_recv() {
+                match job {
+                    Job::Write(Stream::Stdout, data) => {
+                        if !broken.load(Ordering::Relaxed) && out.write_all(&data).is_err() {
+                            broken.store(true, Ordering::Relaxed);
                         }
                     }
+                    Job::Write(Stream::Stderr, data) => {
+                        let _ = err.write_all(&data);
+                    }
+                    Job::Flush(done) => {
+                        let _ = done.send(());
+                    }
                 }
-            })
-            .expect("a thread for stdout");
+            }
+        })
+        .expect("a thread for stdout");
         Self { jobs, stdout_broken }
     }
 

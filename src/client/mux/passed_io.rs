@@ -166,20 +166,18 @@ impl Write for Writer {
 /// Reads a passenger's stdin on its own thread; the receiver's end is EOF.
 fn read_chunks(mut passed: Passed) -> std::io::Result<mpsc::Receiver<Bytes>> {
     let (tx, rx) = mpsc::channel(8);
-    std::thread::Builder::new()
-        .name("mux-stdin".into())
-        .spawn(move || {
-            loop {
-                if passed.wait(PollFlags::IN).is_err() {
-                    return;
-                }
-                let Some(chunk) = read_chunk(&mut passed.file, READ_SIZE) else {
-                    return;
-                };
-                if tx.blocking_send(chunk).is_err() {
-                    return;
-                }
+    crate::threads::spawn("mux-stdin", move || {
+        loop {
+            if passed.wait(PollFlags::IN).is_err() {
+                return;
             }
-        })?;
+            let Some(chunk) = read_chunk(&mut passed.file, READ_SIZE) else {
+                return;
+            };
+            if tx.blocking_send(chunk).is_err() {
+                return;
+            }
+        }
+    })?;
     Ok(rx)
 }

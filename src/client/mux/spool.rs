@@ -61,20 +61,18 @@ fn spool_capped(mut sink: impl Write + Send + 'static, spill_cap: u64) -> std::i
     };
     let shared = Arc::new((Mutex::new(state), Condvar::new()));
     let drainer = shared.clone();
-    std::thread::Builder::new()
-        .name("mux-out".into())
-        .spawn(move || {
-            while let Some(chunk) = next_chunk(&drainer) {
-                if sink.write_all(&chunk).is_err() {
-                    let (lock, ready) = &*drainer;
-                    let mut state = lock.lock().expect("spool lock");
-                    state.broken = true;
-                    state.drained = true;
-                    ready.notify_all();
-                    return;
-                }
+    crate::threads::spawn("mux-out", move || {
+        while let Some(chunk) = next_chunk(&drainer) {
+            if sink.write_all(&chunk).is_err() {
+                let (lock, ready) = &*drainer;
+                let mut state = lock.lock().expect("spool lock");
+                state.broken = true;
+                state.drained = true;
+                ready.notify_all();
+                return;
             }
-        })?;
+        }
+    })?;
     Ok((
         Spool {
             shared: shared.clone(),
