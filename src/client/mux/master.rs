@@ -149,8 +149,6 @@ async fn serve(spec: Spec) -> u8 {
         stop: Notify::new(),
         fault: spec.fault.clone(),
     });
-    // The first call, already waiting, finds a channel open.
-    shared.pool.refill();
     let why = serve_loop(listener, &shared, &spec, inode).await;
     tracing::info!("mux master stopping: {why}");
     remove_socket(&spec.socket, inode);

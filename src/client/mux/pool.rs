@@ -140,9 +140,9 @@ impl Pool {
         });
     }
 
-    /// The spare, or the one being opened (a new master opens one at
-    /// once, for its first call): a second open beside it could meet a
-    /// session limit the spare already fills and start a sibling login.
+    /// The spare, or the one being opened (the call before just took
+    /// the last): a second open beside it could meet a session limit the
+    /// spare already fills and start a sibling login.
     async fn wait_spare(&self, deadline: Instant) -> Option<(russh::Channel<Msg>, Lease)> {
         let refilled = self.refilled.notified();
         if let Some(spare) = self.take_spare() {
@@ -173,7 +173,7 @@ impl Pool {
 
     /// Opens a new spare in the background unless one is there or under
     /// way, on a connection that has room for it beside its sessions.
-    pub fn refill(self: &Arc<Self>) {
+    fn refill(self: &Arc<Self>) {
         if self.spare.lock().expect("pool lock").is_some() || self.refilling.swap(true, Ordering::AcqRel) {
             return;
         }
