@@ -121,7 +121,10 @@ mod tests {
         }
         drop(tx);
         // Every sender gone (each job ran past the barrier), not a timeout.
-        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Err(RecvTimeoutError::Disconnected));
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)),
+            Err(RecvTimeoutError::Disconnected)
+        );
         assert_eq!(count.load(Ordering::SeqCst), 20);
     }
 }
