@@ -198,10 +198,7 @@ fn signals_through_a_master() {
 #[test]
 fn a_call_through_the_master_waits_once() {
     let server = Server::start_sh(&[]);
-    let relay = Relay::start(server.port(), Duration::from_millis(100), true).unwrap();
-    let mut remote = Remote::of_serve(&server);
-    remote.target = format!("127.0.0.1:{}", relay.port);
-    let reusing = Reusing::new(remote, "30s");
+    let (relay, reusing) = through_relay(&server, Duration::from_millis(100), true);
     assert_eq!(reusing.exec("true").status.code(), Some(0));
     for _ in 0..2 {
         // Let the spare's open and the last call's close pass the relay.
@@ -219,6 +216,51 @@ fn a_call_through_the_master_waits_once() {
     assert_eq!(serve_logins(&server), 1, "{}", server.log());
 }
 
+/// At a session limit of 2, a call takes the spare and a second comes
+/// while the master opens the next one: the second waits for that spare
+/// instead of opening a channel beside it, which the server would refuse
+/// and which would send the master to a sibling login. One login in all.
+#[test]
+fn a_spare_being_opened_is_waited_for() {
+    let server = Server::start_sh(&["--max-sessions", "2"]);
+    // 100 ms each way: a spare's open is in flight for 200 ms.
+    let (_relay, reusing) = through_relay(&server, Duration::from_millis(100), false);
+    assert_eq!(reusing.exec("true").status.code(), Some(0));
+    for _ in 0..2 {
+        // Let the spare open and the last sessions end.
+        std::thread::sleep(Duration::from_millis(800));
+        let outputs: Vec<Output> = std::thread::scope(|scope| {
+            let calls: Vec<_> = (0..2)
+                .map(|i| {
+                    scope.spawn({
+                        let reusing = &reusing;
+                        move || {
+                            // The second call comes while the spare the
+                            // first call's take set off is in flight.
+                            std::thread::sleep(Duration::from_millis(50 * i));
+                            reusing.exec(&format!("sleep 1; echo {i}"))
+                        }
+                    })
+                })
+                .collect();
+            calls.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        for output in &outputs {
+            assert_eq!(output.status.code(), Some(0), "{}", describe(output));
+        }
+    }
+    assert_eq!(serve_logins(&server), 1, "{}", server.log());
+}
+
+/// The master's connection through a delay relay of `delay` each way
+/// (`trace`: the relay keeps a trace of every chunk).
+fn through_relay(server: &Server, delay: Duration, trace: bool) -> (Relay, Reusing) {
+    let relay = Relay::start(server.port(), delay, trace).unwrap();
+    let mut remote = Remote::of_serve(server);
+    remote.target = format!("127.0.0.1:{}", relay.port);
+    (relay, Reusing::new(remote, "30s"))
+}
+
 /// A signal while a first call waits for the master it forked is handled
 /// as during a direct call's connect, not sesh's default death: the
 /// caller installs its handlers before it waits, and once the session runs
@@ -228,10 +270,7 @@ fn a_call_through_the_master_waits_once() {
 fn signal_while_the_forked_master_logs_in() {
     let server = Server::start_sh(&[]);
     // 200 ms each way: the master's login takes over a second.
-    let relay = Relay::start(server.port(), Duration::from_millis(200), false).unwrap();
-    let mut remote = Remote::of_serve(&server);
-    remote.target = format!("127.0.0.1:{}", relay.port);
-    let reusing = Reusing::new(remote, "30s");
+    let (_relay, reusing) = through_relay(&server, Duration::from_millis(200), false);
     let begun = Instant::now();
     let (mut child, _stdout) = spawn_reading(&reusing.remote, "sleep 20");
     std::thread::sleep(Duration::from_millis(300));
