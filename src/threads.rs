@@ -9,35 +9,36 @@
 //! wait on each other's progress, so a bounded pool could stall). Jobs
 //! must return when their work is done, as every caller's do.
 
+use std::ffi::CStr;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 /// How long a thread without a job stays.
 const IDLE: Duration = Duration::from_secs(10);
 
 /// A job and the name its thread takes for it (as `ps -L` shows).
-type Job = (String, Box<dyn FnOnce() + Send>);
+type Job = (&'static CStr, Box<dyn FnOnce() + Send>);
 
 /// Threads waiting for a job, each by its number and its inbox.
 static WAITING: Mutex<Vec<(u64, Sender<Job>)>> = Mutex::new(Vec::new());
-static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `job` on a waiting thread, else on a new one named `name`.
-pub fn spawn(name: &str, job: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
-    let mut job: Job = (name.to_string(), Box::new(job));
+pub fn spawn(name: &'static CStr, job: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    let mut job: Job = (name, Box::new(job));
     while let Some((_, inbox)) = waiting().pop() {
-        // A thread that has just given up waiting is no longer in the
-        // list (it takes itself out under the lock), so its inbox is
-        // still read: a send fails only if that thread died.
+        // A listed thread is waiting on its inbox (one that gives up
+        // takes itself off the list first), so this fails only if it died.
         match inbox.send(job) {
             Ok(()) => return Ok(()),
             Err(mpsc::SendError(back)) => job = back,
         }
     }
-    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     std::thread::Builder::new()
-        .name(name.to_string())
+        .name(name.to_string_lossy().into_owned())
         .spawn(move || serve(id, job.1))
         .map(drop)
 }
@@ -52,33 +53,35 @@ fn serve(id: u64, first: Box<dyn FnOnce() + Send>) {
     let mut job = first;
     loop {
         job();
-        let (inbox, jobs) = mpsc::channel();
-        waiting().push((id, inbox));
-        let (name, next) = match jobs.recv_timeout(IDLE) {
-            Ok(next) => next,
-            Err(RecvTimeoutError::Disconnected) => return,
-            Err(RecvTimeoutError::Timeout) => {
-                let mut list = waiting();
-                match list.iter().position(|(waiting_id, _)| *waiting_id == id) {
-                    Some(at) => {
-                        list.swap_remove(at);
-                        return;
-                    }
-                    // Taken just now: its job is on the way.
-                    None => {
-                        drop(list);
-                        match jobs.recv() {
-                            Ok(next) => next,
-                            Err(_) => return,
-                        }
-                    }
-                }
-            }
+        let Some((name, next)) = next_job(id) else {
+            return;
         };
-        if let Ok(name) = std::ffi::CString::new(name) {
-            let _ = nix::sys::prctl::set_name(&name);
-        }
+        let _ = nix::sys::prctl::set_name(name);
         job = next;
+    }
+}
+
+/// Lists thread `id` as waiting and takes the next job, or `None` after
+/// [`IDLE`] without one.
+fn next_job(id: u64) -> Option<Job> {
+    let (inbox, jobs): (Sender<Job>, Receiver<Job>) = mpsc::channel();
+    waiting().push((id, inbox));
+    match jobs.recv_timeout(IDLE) {
+        Ok(job) => return Some(job),
+        Err(RecvTimeoutError::Disconnected) => return None,
+        Err(RecvTimeoutError::Timeout) => {}
+    }
+    let mut list = waiting();
+    match list.iter().position(|(listed, _)| *listed == id) {
+        Some(at) => {
+            list.swap_remove(at);
+            None
+        }
+        // Taken off the list just now: its job is on the way.
+        None => {
+            drop(list);
+            jobs.recv().ok()
+        }
     }
 }
 
@@ -96,11 +99,11 @@ mod tests {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let (done, finished) = mpsc::channel();
         let done2 = done.clone();
-        spawn("t", move || done.send(std::thread::current().id()).unwrap()).unwrap();
+        spawn(c"t", move || done.send(std::thread::current().id()).unwrap()).unwrap();
         let first = finished.recv().unwrap();
         // Let the thread put itself on the list.
         std::thread::sleep(Duration::from_millis(50));
-        spawn("t", move || done2.send(std::thread::current().id()).unwrap()).unwrap();
+        spawn(c"t", move || done2.send(std::thread::current().id()).unwrap()).unwrap();
         assert_eq!(finished.recv().unwrap(), first);
     }
 
@@ -112,7 +115,7 @@ mod tests {
         let barrier = Arc::new(std::sync::Barrier::new(20));
         for _ in 0..20 {
             let (barrier, count, tx) = (barrier.clone(), count.clone(), tx.clone());
-            spawn("t", move || {
+            spawn(c"t", move || {
                 barrier.wait();
                 count.fetch_add(1, Ordering::SeqCst);
                 drop(tx);

@@ -97,7 +97,7 @@ impl LocalOutput {
         let (jobs, mut rx) = mpsc::channel(WRITE_QUEUE);
         let stdout_broken = Arc::new(AtomicBool::new(false));
         let broken = stdout_broken.clone();
-        crate::threads::spawn("stdout", move || {
+        crate::threads::spawn(c"stdout", move || {
             while let Some(job) = rx.blocking_recv() {
                 match job {
                     Job::Write(Stream::Stdout, data) => {

@@ -166,7 +166,7 @@ impl Write for Writer {
 /// Reads a passenger's stdin on its own thread; the receiver's end is EOF.
 fn read_chunks(mut passed: Passed) -> std::io::Result<mpsc::Receiver<Bytes>> {
     let (tx, rx) = mpsc::channel(8);
-    crate::threads::spawn("mux-stdin", move || {
+    crate::threads::spawn(c"mux-stdin", move || {
         loop {
             if passed.wait(PollFlags::IN).is_err() {
                 return;

@@ -61,7 +61,7 @@ fn spool_capped(mut sink: impl Write + Send + 'static, spill_cap: u64) -> std::i
     };
     let shared = Arc::new((Mutex::new(state), Condvar::new()));
     let drainer = shared.clone();
-    crate::threads::spawn("mux-out", move || {
+    crate::threads::spawn(c"mux-out", move || {
         while let Some(chunk) = next_chunk(&drainer) {
             if sink.write_all(&chunk).is_err() {
                 let (lock, ready) = &*drainer;
