@@ -12,6 +12,7 @@
 //! | `--timeout` expired                   | 124       |
 //! | INT/TERM/HUP/QUIT the server refused  | 128 + N (124 under `--timeout`) |
 //! | second SIGINT or SIGTERM (hang up)    | 130 or 143 |
+//! | a forwarded signal before the start   | 128 + N, the command never started |
 //! | local stdout closed (`\| head -1`)    | 141, silently, as a local SIGPIPE |
 
 use std::time::Duration;
@@ -32,6 +33,8 @@ pub const HELP: &str = concat!(
     "           OpenSSH, servers without signal support): sesh closed the session, and\n",
     "           says the remote command may still be running\n",
     "  130/143  a second Ctrl-C or SIGTERM hung up the session\n",
+    "  128+S    signal S came before the remote command was started (while connecting):\n",
+    "           it was never started, as a local command killed before it ran\n",
     "  141      local stdout was closed (like a local command killed by SIGPIPE)\n",
     "\n",
     "With many hosts (-H, --hosts): 0 only when every host exited 0; otherwise the code\n",
@@ -69,6 +72,13 @@ pub enum Ending {
     /// A second SIGINT or SIGTERM (this number) hung up the session, or
     /// the fan-out hung it up (SIGINT).
     Interrupted(i32),
+    /// A forwarded signal (this number) came before the remote command
+    /// was started, so it never was: as a local command killed before it
+    /// ran, and as ssh, which dies of it while it connects. Holding the
+    /// signal for a command about to start would hand it to a shell still
+    /// starting up, which may swallow it (dash catches SIGINT under `-c`
+    /// until it execs the command).
+    NotStarted(i32),
     /// Local stdout broke.
     BrokenPipe,
     /// Connection, host key, authentication or protocol failure.
@@ -86,7 +96,9 @@ impl Ending {
             },
             Ending::NoStatus | Ending::Failed(_) => 255,
             Ending::TimedOut(_) | Ending::SignalRefused { timeout: Some(_), .. } => 124,
-            Ending::SignalRefused { signo, .. } | Ending::Interrupted(signo) => (128 + signo).min(255) as u8,
+            Ending::SignalRefused { signo, .. } | Ending::Interrupted(signo) | Ending::NotStarted(signo) => {
+                (128 + signo).min(255) as u8
+            }
             Ending::BrokenPipe => 128 + libc::SIGPIPE as u8,
         }
     }
@@ -122,6 +134,10 @@ impl Ending {
                 Some("terminated: session hung up".to_string())
             }
             Ending::Interrupted(_) => Some("interrupted: session hung up".to_string()),
+            Ending::NotStarted(signo) => Some(format!(
+                "signal {} before the remote command started; it was not run",
+                crate::signals::wire_name(*signo)
+            )),
             Ending::Failed(why) => Some(why.clone()),
         }
     }
@@ -162,6 +178,7 @@ impl Ending {
                 }
             }
             Ending::Interrupted(_) => "interrupted",
+            Ending::NotStarted(_) => "not-started",
             Ending::BrokenPipe => "broken-pipe",
             Ending::Failed(_) => "failed",
         };
@@ -174,7 +191,7 @@ impl Ending {
 pub struct Record {
     pub target: String,
     /// exited, killed, no-status, timed-out, signal-refused, interrupted,
-    /// broken-pipe, failed
+    /// not-started, broken-pipe, failed
     pub outcome: &'static str,
     pub exit_code: u8,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -263,30 +263,63 @@ fn through_relay(server: &Server, delay: Duration, trace: bool) -> (Relay, Reusi
 
 /// A signal while a first call waits for the master it forked is handled
 /// as during a direct call's connect, not sesh's default death: the
-/// caller installs its handlers before it waits, and once the session runs
-/// the signal goes to the remote command, which ends 130 with sesh's line
-/// long before its 20 s sleep would.
+/// caller installs its handlers before it waits, ends 130 with sesh's
+/// line at once, and never starts the command; the master logs in all
+/// the same, keeps the start lock meanwhile, and serves the next call
+/// (one login, where a lock let go with the caller started a second).
 #[test]
 fn signal_while_the_forked_master_logs_in() {
     let server = Server::start_sh(&[]);
     // 200 ms each way: the master's login takes over a second.
     let (_relay, reusing) = through_relay(&server, Duration::from_millis(200), false);
+    interrupted_first_call(&reusing);
+    assert_eq!(serve_logins(&server), 1, "{}", server.log());
+}
+
+/// The same for a master started as `sesh __mux-master` (a stale socket
+/// sends a first call that way): the new process holds the lock too.
+#[test]
+fn signal_while_a_started_master_logs_in() {
+    let server = Server::start_sh(&[]);
+    let (_relay, reusing) = through_relay(&server, Duration::from_millis(200), false);
+    assert_eq!(reusing.exec("true").status.code(), Some(0));
+    let socket = reusing.sockets().pop().expect("a socket");
+    assert_eq!(reusing.control("exit").status.code(), Some(0));
+    assert!(wait_for(Duration::from_secs(10), || reusing.sockets().is_empty()));
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    interrupted_first_call(&reusing);
+    assert_eq!(serve_logins(&server), 2, "{}", server.log());
+}
+
+/// SIGINT 300 ms into a first call (its master still logging in), then
+/// one more call: the first ends 130 at once without running, the next
+/// runs through the master the first one started.
+fn interrupted_first_call(reusing: &Reusing) {
+    let marker = reusing.dir.path().join("ran");
     let begun = Instant::now();
-    let (mut child, _stdout) = spawn_reading(&reusing.remote, "sleep 20");
+    let script = format!("touch {}; sleep 20", marker.display());
+    let (mut child, _stdout) = spawn_reading(&reusing.remote, &script);
     std::thread::sleep(Duration::from_millis(300));
     send_signal(child.id() as i32, libc::SIGINT);
     let (code, stderr) = child_output(&mut child);
     assert_eq!(code, Some(130), "{stderr}");
-    assert!(
-        stderr.starts_with("sesh: ") && stderr.contains("signal INT"),
-        "{stderr}"
+    assert_eq!(
+        stderr,
+        "sesh: signal INT before the remote command started; it was not run\n"
     );
     assert!(
-        begun.elapsed() < Duration::from_secs(15),
+        begun.elapsed() < Duration::from_secs(5),
         "took {:?}",
         begun.elapsed()
     );
-    assert_eq!(serve_logins(&server), 1, "{}", server.log());
+    let next = reusing.exec("echo next");
+    assert_eq!(
+        String::from_utf8_lossy(&next.stdout),
+        "next\n",
+        "{}",
+        describe(&next)
+    );
+    assert!(!marker.exists(), "the interrupted command ran");
 }
 
 fn spawn_reading(

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::exec_common as common;
 use crate::support::exec::{Remote, sesh_exec};
+use crate::support::relay::Relay;
 use crate::support::{
     Server, alive, describe, gone, run_with_input, send_signal, wait_for, wait_with_deadline,
 };
@@ -116,6 +117,42 @@ fn local_signals_are_forwarded() {
         // itself says nothing: no refusal, no warning.
         assert!(!stderr.contains("sesh:"), "{name}: {stderr}");
     }
+}
+
+/// A signal while sesh still connects (a 200 ms-each-way relay makes the
+/// login take over a second) ends it at once with 128+N and its line, and
+/// the command is never started: no session on the server, no marker, a
+/// `not-started` record.
+#[test]
+fn a_signal_while_connecting_starts_nothing() {
+    let server = Server::start_sh(&[]);
+    let relay = Relay::start(server.port(), Duration::from_millis(200), false).unwrap();
+    let mut remote = Remote::of_serve(&server);
+    remote.target = format!("127.0.0.1:{}", relay.port);
+    let dir = tempfile::tempdir().unwrap();
+    let (marker, record) = (dir.path().join("ran"), dir.path().join("status.json"));
+    let mut command = remote.command(&["-n", "--status-json", record.to_str().unwrap()]);
+    command
+        .arg(format!("touch {}; sleep 20", marker.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(child.id() as i32, libc::SIGTERM);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(10)).expect("sesh exec ended");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert_eq!(
+        stderr,
+        "sesh: signal TERM before the remote command started; it was not run\n"
+    );
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(record["outcome"], "not-started", "{record}");
+    // Long enough for a command that had been started to have run.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!marker.exists(), "the command ran");
+    assert!(!server.log().contains("session started"), "{}", server.log());
 }
 
 /// A second SIGINT or SIGTERM hangs up: exit 130 or 143 with the line,

@@ -36,26 +36,43 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(
     config: &ExecConfig,
     io: SessionIo,
-    signals: mpsc::UnboundedReceiver<i32>,
+    mut signals: mpsc::UnboundedReceiver<i32>,
     hang_up: CancellationToken,
 ) -> Ending {
-    let connection = tokio::select! {
-        connected = super::connect(&config.destination) => match connected {
-            Ok(connection) => connection,
-            Err(why) => return Ending::Failed(why.to_string()),
-        },
-        _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
+    let connection = match before_start(super::connect(&config.destination), &mut signals, &hang_up).await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(why)) => return Ending::Failed(why.to_string()),
+        Err(ending) => return ending,
     };
     let pty = config.pty.then(Pty::local);
-    let ending = match connection.channel_open_session().await {
-        Ok(channel) => run_on(channel, config, io, signals, hang_up, pty).await,
-        Err(e) => Ending::Failed(format!("could not start the remote command: {e}")),
+    let opened = before_start(connection.channel_open_session(), &mut signals, &hang_up).await;
+    let ending = match opened {
+        Ok(Ok(channel)) => run_on(channel, config, io, signals, hang_up, pty).await,
+        Ok(Err(e)) => Ending::Failed(format!("could not start the remote command: {e}")),
+        Err(ending) => ending,
     };
     let ending = connection.blame_route(ending).await;
     let _ = connection
         .disconnect(russh::Disconnect::ByApplication, "", "en")
         .await;
     ending
+}
+
+/// Runs `work` (connecting, opening a channel, handing the command to a
+/// mux master) unless a forwarded signal or the hang-up comes first. A
+/// signal then means the command is never started ([`Ending::NotStarted`]),
+/// so `work` must leave nothing started when it is dropped.
+pub async fn before_start<T>(
+    work: impl Future<Output = T>,
+    signals: &mut mpsc::UnboundedReceiver<i32>,
+    hang_up: &CancellationToken,
+) -> Result<T, Ending> {
+    tokio::select! {
+        biased;
+        done = work => Ok(done),
+        Some(signo) = signals.recv() => Err(Ending::NotStarted(signo)),
+        _ = hang_up.cancelled() => Err(Ending::Interrupted(libc::SIGINT)),
+    }
 }
 
 /// Runs the configured command on `channel`, a session channel already

@@ -26,6 +26,11 @@ fn codes() {
     assert_eq!(Ending::TimedOut(Duration::from_secs(1)).code(), 124);
     assert_eq!(Ending::Interrupted(libc::SIGINT).code(), 130);
     assert_eq!(Ending::Interrupted(libc::SIGTERM).code(), 143);
+    assert_eq!(Ending::NotStarted(libc::SIGINT).code(), 130);
+    assert_eq!(
+        Ending::NotStarted(libc::SIGUSR1).code(),
+        128 + libc::SIGUSR1 as u8
+    );
     let refused = |signo, timeout| Ending::SignalRefused {
         signo,
         answered: true,
@@ -59,6 +64,10 @@ fn messages() {
     assert_eq!(
         with_message.message(false).unwrap(),
         "remote command killed by signal TERM: bye"
+    );
+    assert_eq!(
+        Ending::NotStarted(libc::SIGTERM).message(false).unwrap(),
+        "signal TERM before the remote command started; it was not run"
     );
     assert_eq!(
         Ending::NoStatus.message(false).unwrap(),
@@ -121,4 +130,14 @@ fn records_tell_status_from_signal() {
     assert_eq!(signal["outcome"], "killed");
     assert_eq!(signal["signal"], "TERM");
     assert!(signal.get("exit_status").is_none());
+}
+
+/// A command never started because of a signal says so: scripts can tell
+/// it from one that ran and was interrupted.
+#[test]
+fn record_of_a_command_never_started() {
+    let record = serde_json::to_value(Ending::NotStarted(libc::SIGINT).record("h", Duration::ZERO)).unwrap();
+    assert_eq!(record["outcome"], "not-started");
+    assert_eq!(record["exit_code"], 130);
+    assert!(record.get("signal").is_none() && record.get("exit_status").is_none());
 }

@@ -16,13 +16,11 @@
 //! word in the passenger ([`Prepared::settle`]), still holding the lock.
 //! A signal during that wait is handled as during a direct connect.
 
-use std::fs::File;
 use std::time::{Duration, Instant};
-
-use nix::fcntl::Flock;
 
 use super::dir::{self, Place};
 use super::passenger::Step;
+use super::spawn::Lock;
 use super::{Master, master, spawn};
 use crate::client::ExecConfig;
 
@@ -37,7 +35,7 @@ enum Started {
     Listening,
     /// Our child is the master: its ready pipe, read under the lock.
     Forked {
-        lock: Flock<File>,
+        lock: Lock,
         ready: std::io::PipeReader,
         within: Duration,
     },
@@ -93,7 +91,7 @@ fn try_prepare(config: &ExecConfig) -> Option<Result<Started, Step>> {
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
             drop(ready);
-            child(spec, log, ready_w)
+            child(spec, log, ready_w, lock)
         }
         Ok(nix::unistd::ForkResult::Parent { .. }) => {
             drop((log, ready_w));
@@ -113,7 +111,7 @@ fn single_threaded() -> bool {
 }
 
 /// Takes the lock, waiting at most `within` (no runtime yet: sleeps).
-fn lock(place: &Place, within: Duration) -> Result<Flock<File>, Step> {
+fn lock(place: &Place, within: Duration) -> Result<Lock, Step> {
     let deadline = Instant::now() + within;
     loop {
         match spawn::try_lock(place)? {
@@ -124,15 +122,14 @@ fn lock(place: &Place, within: Duration) -> Result<Flock<File>, Step> {
     }
 }
 
-/// The forked master: stdio as the exec'd one gets it, logging at its
-/// level into the log, then the master itself.
-fn child(spec: master::Spec, log: std::fs::File, ready: std::io::PipeWriter) -> ! {
-    if let Ok(null) = std::fs::File::options().read(true).write(true).open("/dev/null") {
-        let _ = nix::unistd::dup2_stdin(&null);
-    }
+/// The forked master: stdio as the exec'd one gets it (the start lock,
+/// the ready pipe, the log), logging at its level into the log, then the
+/// master itself.
+fn child(spec: master::Spec, log: std::fs::File, ready: std::io::PipeWriter, lock: Lock) -> ! {
+    let _ = nix::unistd::dup2_stdin(lock.file());
     let _ = nix::unistd::dup2_stdout(&ready);
     let _ = nix::unistd::dup2_stderr(&log);
-    drop((ready, log));
+    drop((ready, log, lock));
     // Its name in `ps -o comm` and `top` (the arguments stay the first
     // call's, as an OpenSSH ControlPersist master's do).
     let _ = nix::sys::prctl::set_name(c"sesh-mux-master");

@@ -40,11 +40,11 @@ pub async fn run_host(
         pipes.stdout.1.as_fd(),
         pipes.stderr.1.as_fd(),
     ];
-    let begun = tokio::select! {
-        begun = passenger::begin(config, &reuse, &stdio, super::Prepared::default()) => begun,
-        _ = hang_up.cancelled() => return Ending::Interrupted(libc::SIGINT),
-    };
-    match begun {
+    let begin = passenger::begin(config, &reuse, &stdio, super::Prepared::default());
+    match crate::client::exec::before_start(begin, &mut signals, &hang_up)
+        .await
+        .unwrap_or_else(Begun::Ended)
+    {
         Begun::Going(stream, pid) => {
             let bridges = pipes.bridge(io);
             let ending = passenger::wait_end(stream, pid, config, &mut signals, Some(&hang_up)).await;

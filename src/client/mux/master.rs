@@ -66,7 +66,8 @@ pub fn main() -> u8 {
 }
 
 /// Detaches and serves `spec` until the master stops; the exit code. Its
-/// stdin is /dev/null, stdout the ready pipe, stderr the log.
+/// stdin is the start lock (`spawn::Lock`), stdout the ready pipe, stderr
+/// the log.
 pub(super) fn run(spec: Spec) -> u8 {
     // Its own session: no terminal signals, and reading a passenger's
     // terminal never stops it with SIGTTIN.
@@ -89,7 +90,7 @@ fn read_spec() -> Option<Spec> {
     serde_json::from_str(&std::env::var(SPEC_ENV).ok()?).ok()
 }
 
-/// Only 0 (/dev/null), 1 (the ready pipe) and 2 (the log) stay: anything
+/// Only 0 (the lock), 1 (the ready pipe) and 2 (the log) stay: anything
 /// else the caller left open without close-on-exec must not be held.
 fn close_inherited_fds() {
     let fds: Vec<i32> = match std::fs::read_dir("/proc/self/fd") {
@@ -106,11 +107,13 @@ fn close_inherited_fds() {
 }
 
 /// The first and only line on the ready pipe (stdout), then stdout goes
-/// to /dev/null so the caller's read ends.
+/// to /dev/null so the caller's read ends, and so does stdin, the start
+/// lock's share: the login has its outcome, the next caller may look.
 fn ready(word: &str) {
     crate::say_out!("{word}");
-    if let Ok(null) = std::fs::File::options().write(true).open("/dev/null") {
+    if let Ok(null) = std::fs::File::options().read(true).write(true).open("/dev/null") {
         let _ = nix::unistd::dup2_stdout(&null);
+        let _ = nix::unistd::dup2_stdin(&null);
     }
 }
 

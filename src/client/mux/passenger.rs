@@ -56,7 +56,10 @@ pub async fn run(
 ) -> Option<Ending> {
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     let stdio = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
-    match begin(config, reuse, &stdio, prepared).await {
+    // Until the master was told to go, a signal means nothing runs.
+    let never = CancellationToken::new();
+    let begun = crate::client::exec::before_start(begin(config, reuse, &stdio, prepared), signals, &never);
+    match begun.await.unwrap_or_else(Begun::Ended) {
         Begun::Going(stream, pid) => Some(wait_end(stream, pid, config, signals, None).await),
         Begun::Ended(ending) => Some(ending),
         Begun::Direct => None,
@@ -64,7 +67,8 @@ pub async fn run(
 }
 
 /// Finds or starts the master and hands it the command with `stdio`,
-/// retrying only while nothing can have run. What [`super::prepare`] did
+/// retrying only while nothing can have run. Dropped before it returns,
+/// it leaves nothing started: `go` is its last write. What [`super::prepare`] did
 /// (if anything) stands for the first attempt's start.
 pub(super) async fn begin(
     config: &ExecConfig,

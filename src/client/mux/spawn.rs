@@ -7,10 +7,9 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use nix::fcntl::{Flock, FlockArg};
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
@@ -29,11 +28,27 @@ pub const FAULT_ENV: &str = "SESH_MUX_FAULT";
 /// Makes sure a master listens at `place` (started by us or by whoever
 /// held the lock first). `Err` is what to do instead.
 pub(super) async fn ensure(config: &ExecConfig, reuse: &Reuse, place: &Place) -> Result<(), Step> {
-    let _lock = lock(place, lock_within(config)).await?;
+    let lock = lock(place, lock_within(config)).await?;
     if listening(place)? {
         return Ok(());
     }
-    start(config, reuse.persist, place).await
+    start(config, reuse.persist, place, &lock).await
+}
+
+/// The start lock of a connection's master: an exclusive `flock` on the
+/// lock file, held while any descriptor of this open file is: ours, and
+/// the new master's stdin, which it lets go once its login has an outcome
+/// (`master::ready`). A caller that gives up while the master logs in (a
+/// Ctrl-C) so leaves the lock with the master, and the next call waits for
+/// that login instead of starting a second one. Closed, never unlocked:
+/// an unlock would free the master's share too.
+pub(super) struct Lock(File);
+
+impl Lock {
+    /// The lock file, for the new master's stdin.
+    pub(super) fn file(&self) -> &File {
+        &self.0
+    }
 }
 
 /// How long a first call waits for another's master to log in.
@@ -42,7 +57,7 @@ pub(super) fn lock_within(config: &ExecConfig) -> Duration {
 }
 
 /// Takes the lock, waiting at most `within`.
-async fn lock(place: &Place, within: Duration) -> Result<Flock<File>, Step> {
+async fn lock(place: &Place, within: Duration) -> Result<Lock, Step> {
     let deadline = Instant::now() + within;
     loop {
         match try_lock(place)? {
@@ -57,7 +72,7 @@ async fn lock(place: &Place, within: Duration) -> Result<Flock<File>, Step> {
 pub(super) const LOCK_POLL: Duration = Duration::from_millis(5);
 
 /// The lock if nobody holds it; `None` while somebody does.
-pub(super) fn try_lock(place: &Place) -> Result<Option<Flock<File>>, Step> {
+pub(super) fn try_lock(place: &Place) -> Result<Option<Lock>, Step> {
     let unusable = |e: std::io::Error| Step::Direct(Some(format!("mux lock {}: {e}", place.lock.display())));
     let file = OpenOptions::new()
         .create(true)
@@ -66,10 +81,10 @@ pub(super) fn try_lock(place: &Place) -> Result<Option<Flock<File>>, Step> {
         .mode(0o600)
         .open(&place.lock)
         .map_err(unusable)?;
-    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(lock) => Ok(Some(lock)),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
-        Err((_, e)) => Err(unusable(e.into())),
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Lock(file))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(unusable(e)),
     }
 }
 
@@ -96,14 +111,16 @@ pub(super) fn listening(place: &Place) -> Result<bool, Step> {
     }
 }
 
-/// Starts the master and waits for its first word.
-async fn start(config: &ExecConfig, persist: Persist, place: &Place) -> Result<(), Step> {
+/// Starts the master, handing it a share of `lock`, and waits for its
+/// first word.
+async fn start(config: &ExecConfig, persist: Persist, place: &Place, lock: &Lock) -> Result<(), Step> {
     let (spec, log, (ready, ready_w)) = prepare(config, persist, place)?;
     let exe = std::env::current_exe().map_err(|e| failed("sesh's own path", e))?;
+    let share = lock.file().try_clone().map_err(|e| failed("lock", e))?;
     let child = Command::new(exe)
         .arg("__mux-master")
         .env(SPEC_ENV, serde_json::to_string(&spec).expect("a spec serialises"))
-        .stdin(Stdio::null())
+        .stdin(share)
         .stdout(ready_w)
         .stderr(log)
         .spawn()
