@@ -8,7 +8,8 @@
 //! dedicated thread costs one handoff per chunk, batches nothing it need
 //! not, and a blocked terminal or pipe still parks only that thread.
 
-use std::io::{Read, Write};
+use std::io::Write;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -24,6 +25,9 @@ const READ_SIZE: usize = 128 * 1024;
 /// Chunks stdin may run ahead of the channel.
 const READ_AHEAD: usize = 8;
 
+/// Reads a [`ChunkReader`]'s buffer holds before it needs another.
+const ARENA_CHUNKS: usize = 8;
+
 /// Chunks waiting for stdout or stderr: enough to ride out scheduling,
 /// few enough that a stalled terminal pushes back on the server quickly.
 const WRITE_QUEUE: usize = 32;
@@ -35,8 +39,8 @@ pub fn stdin_chunks() -> mpsc::Receiver<Bytes> {
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            while let Some(chunk) = read_chunk(&mut stdin, READ_SIZE) {
+            let (stdin, mut chunks) = (std::io::stdin(), ChunkReader::new(READ_SIZE));
+            while let Some(chunk) = chunks.next(&stdin) {
                 if tx.blocking_send(chunk).is_err() {
                     return;
                 }
@@ -46,19 +50,45 @@ pub fn stdin_chunks() -> mpsc::Receiver<Bytes> {
     rx
 }
 
-/// One read of at most `size` bytes, retried when interrupted; `None` at
-/// end of file or on an error, which ends input the same way.
-pub fn read_chunk(reader: &mut impl Read, size: usize) -> Option<Bytes> {
-    let mut buf = BytesMut::zeroed(size);
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => return None,
-            Ok(n) => {
-                buf.truncate(n);
-                return Some(buf.freeze());
+/// Reads one file in chunks of at most `size` bytes, each a slice of a
+/// buffer several chunks share, read into without zeroing it first: a
+/// fresh zeroed 128 KiB buffer per read (an allocation, a memset and its
+/// page faults) was a fifth of the stdin thread's time in an upload.
+pub struct ChunkReader {
+    buf: BytesMut,
+    size: usize,
+}
+
+impl ChunkReader {
+    pub fn new(size: usize) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            size,
+        }
+    }
+
+    /// One read of at most `size` bytes from `file`, retried when
+    /// interrupted; `None` at end of file or on an error, which ends
+    /// input the same way.
+    pub fn next(&mut self, file: impl AsFd) -> Option<Bytes> {
+        if self.buf.capacity() < self.size {
+            // Takes the buffer back once the chunks cut from it are gone.
+            self.buf.reserve(self.size * ARENA_CHUNKS);
+        }
+        loop {
+            let spare = &mut self.buf.spare_capacity_mut()[..self.size];
+            let n = match rustix::io::read(&file, spare) {
+                Ok((read, _)) => read.len(),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return None,
+            };
+            if n == 0 {
+                return None;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
+            // SAFETY: `read` initialised the first `n` bytes of the spare
+            // capacity, and the buffer was empty before.
+            unsafe { self.buf.set_len(n) };
+            return Some(self.buf.split().freeze());
         }
     }
 }

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::spool::{Drain, spool};
 
-use crate::client::local_io::{LocalOutput, read_chunk};
+use crate::client::local_io::{ChunkReader, LocalOutput};
 use crate::client::stdio::{Input, SessionIo, Sink, Stream};
 
 /// What a write to a pipe may be and still never block once poll said so.
@@ -164,14 +164,15 @@ impl Write for Writer {
 }
 
 /// Reads a passenger's stdin on its own thread; the receiver's end is EOF.
-fn read_chunks(mut passed: Passed) -> std::io::Result<mpsc::Receiver<Bytes>> {
+fn read_chunks(passed: Passed) -> std::io::Result<mpsc::Receiver<Bytes>> {
     let (tx, rx) = mpsc::channel(8);
     crate::threads::spawn(c"mux-stdin", move || {
+        let mut chunks = ChunkReader::new(READ_SIZE);
         loop {
             if passed.wait(PollFlags::IN).is_err() {
                 return;
             }
-            let Some(chunk) = read_chunk(&mut passed.file, READ_SIZE) else {
+            let Some(chunk) = chunks.next(&passed.file) else {
                 return;
             };
             if tx.blocking_send(chunk).is_err() {
