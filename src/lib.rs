@@ -26,6 +26,7 @@ pub mod logging;
 pub mod os_signals;
 pub mod parsed_files;
 pub mod pattern;
+pub mod pipes;
 pub mod progress;
 pub mod rlimit;
 pub mod server;

@@ -40,7 +40,14 @@ pub fn stdin_chunks() -> mpsc::Receiver<Bytes> {
         .name("stdin".into())
         .spawn(move || {
             let (stdin, mut chunks) = (std::io::stdin(), ChunkReader::new(READ_SIZE));
+            let mut grown = false;
             while let Some(chunk) = chunks.next(&stdin) {
+                // A read that found a pipe full: a fast producer, whom a
+                // bigger pipe stops less often (crate::pipes).
+                if !grown && chunk.len() >= crate::pipes::DEFAULT {
+                    let _ = crate::pipes::grow(&stdin);
+                    grown = true;
+                }
                 if tx.blocking_send(chunk).is_err() {
                     return;
                 }

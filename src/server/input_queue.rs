@@ -81,20 +81,32 @@ impl InputQueue {
         self.changed.notify_waiters();
     }
 
-    /// Takes the oldest chunk, waiting for one; `None` after `finish` and
-    /// once everything has been taken.
-    pub async fn pop(&self) -> std::io::Result<Option<Bytes>> {
+    /// Moves the oldest chunks held in memory into `into`, up to `max`
+    /// bytes (always at least one), or one chunk from the file, waiting
+    /// for one; `Ok(false)` after `finish` once everything has been taken.
+    /// A consumer that writes a batch at once wakes its reader once where
+    /// a chunk at a time would wake it for each.
+    pub async fn pop_batch(&self, max: usize, into: &mut VecDeque<Bytes>) -> std::io::Result<bool> {
         loop {
             let notified = self.changed.notified();
             {
                 let mut state = self.state.lock().expect("input queue lock");
-                if let Some(chunk) = state.take()? {
+                let mut taken = 0;
+                while taken < max {
+                    let Some(chunk) = state.take()? else { break };
+                    taken += chunk.len();
+                    into.push_back(chunk);
+                    if state.memory.is_empty() {
+                        break;
+                    }
+                }
+                if taken > 0 {
                     drop(state);
                     self.changed.notify_waiters();
-                    return Ok(Some(chunk));
+                    return Ok(true);
                 }
                 if state.finished {
-                    return Ok(None);
+                    return Ok(false);
                 }
             }
             notified.await;
@@ -163,6 +175,16 @@ impl State {
 mod tests {
     use super::*;
 
+    /// The oldest chunk, as a consumer taking one at a time gets it.
+    async fn pop(queue: &InputQueue) -> Option<Bytes> {
+        let mut batch = VecDeque::new();
+        queue
+            .pop_batch(1, &mut batch)
+            .await
+            .unwrap()
+            .then(|| batch.pop_front().unwrap())
+    }
+
     /// More than the memory budget goes in before anything comes out; every
     /// byte comes out in order, and memory never holds more than the budget.
     #[tokio::test]
@@ -178,7 +200,7 @@ mod tests {
         assert!(queue.held().1 > 0, "nothing spilled");
         queue.finish();
         let mut out = Vec::new();
-        while let Some(piece) = queue.pop().await.unwrap() {
+        while let Some(piece) = pop(&queue).await {
             out.extend_from_slice(&piece);
         }
         assert!(out == data, "bytes lost or reordered");
@@ -196,11 +218,11 @@ mod tests {
             expected.extend_from_slice(&piece);
             queue.push(Bytes::from(piece)).await.unwrap();
             if round % 3 == 0 {
-                out.extend_from_slice(&queue.pop().await.unwrap().unwrap());
+                out.extend_from_slice(&pop(&queue).await.unwrap());
             }
         }
         queue.finish();
-        while let Some(piece) = queue.pop().await.unwrap() {
+        while let Some(piece) = pop(&queue).await {
             out.extend_from_slice(&piece);
         }
         assert!(out == expected);

@@ -111,12 +111,15 @@ pub fn spawn(spec: &ProcessSpec) -> io::Result<Job> {
 fn spawn_shared(spec: &ProcessSpec) -> io::Result<Job> {
     let child = super::spawn::spawn(spec, last_signal())?;
     let pid = child.pid;
+    // Bulk input wakes the command once per batch, not per packet.
+    let grown = crate::pipes::SERVER.grow(&child.stdin);
     let io = JobIo::Pipes {
         stdin: Box::new(tokio::net::unix::pipe::Sender::from_owned_fd(child.stdin)?),
         stdout: Box::new(tokio::net::unix::pipe::Receiver::from_owned_fd(child.stdout)?),
         stderr: Box::new(tokio::net::unix::pipe::Receiver::from_owned_fd(child.stderr)?),
     };
     let wait = async move {
+        let _grown = grown;
         super::spawn::wait(pid)
             .await
             .map_or(Ending::Exited(255), Ending::from)

@@ -7,8 +7,12 @@
 //! of the session (memory bounded, spilling to disk, see that module), and
 //! a second task writes the child's stdin from the queue.
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::{Buf, Bytes};
 
 use russh::ChannelMsg;
 use russh::ChannelReadHalf;
@@ -58,10 +62,11 @@ pub enum StdinSink {
 /// the pipe (a pty stays open: it is also the command's output). When the
 /// command stops reading, later input is dropped, as sshd does.
 pub async fn write_stdin(input: InputQueue, mut sink: StdinSink) {
-    while let Ok(Some(data)) = input.pop().await {
+    let mut batch = VecDeque::new();
+    while let Ok(true) = input.pop_batch(crate::pipes::BULK, &mut batch).await {
         let written = match &mut sink {
-            StdinSink::Pipe(pipe) => pipe.write_all(&data).await,
-            StdinSink::Pty(master) => master.write_all(&data).await,
+            StdinSink::Pipe(pipe) => write_all_vectored(pipe, &mut batch).await,
+            StdinSink::Pty(master) => write_all_in_turn(master, &mut batch).await,
         };
         if written.is_err() {
             break;
@@ -73,4 +78,34 @@ pub async fn write_stdin(input: InputQueue, mut sink: StdinSink) {
     if let StdinSink::Pipe(pipe) = &mut sink {
         let _ = pipe.shutdown().await;
     }
+}
+
+/// Writes every chunk, as few `writev`s as the pipe takes them in.
+async fn write_all_vectored(pipe: &mut Input, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+    while !chunks.is_empty() {
+        let slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+        let mut n = pipe.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 {
+            let first = chunks.front_mut().expect("written bytes came from a chunk");
+            if n >= first.len() {
+                n -= first.len();
+                chunks.pop_front();
+            } else {
+                first.advance(n);
+                n = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the chunks one after another (a pty takes no `writev`).
+async fn write_all_in_turn(master: &PtyMaster, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+    while let Some(data) = chunks.pop_front() {
+        master.write_all(&data).await?;
+    }
+    Ok(())
 }
