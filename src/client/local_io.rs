@@ -8,8 +8,9 @@
 //! dedicated thread costs one handoff per chunk, batches nothing it need
 //! not, and a blocked terminal or pipe still parks only that thread.
 
-use std::io::Write;
-use std::os::fd::AsFd;
+use std::collections::VecDeque;
+use std::io::{IoSlice, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -124,21 +125,35 @@ impl LocalOutput {
         // to stdout.
         let out = raw_fd(libc::STDOUT_FILENO);
         let err = raw_fd(libc::STDERR_FILENO);
-        Self::start_on(Box::new(out), Box::new(err))
+        Self::writer(Box::new(out), Box::new(err), Some(libc::STDOUT_FILENO))
     }
 
     /// The same over other writers: a mux master writes a passenger's
     /// stdout and stderr, passed to it as fds. The writers are dropped
     /// when every clone of the result is gone and the queue is written.
-    pub fn start_on(mut out: Box<dyn Write + Send>, mut err: Box<dyn Write + Send>) -> Self {
+    pub fn start_on(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
+        Self::writer(out, err, None)
+    }
+
+    /// The thread writing `out` and `err`; `bulk` is `out`'s fd, to grow
+    /// when it is a pipe and a batch of a pipe's worth waits for it
+    /// (crate::pipes): a download whose reader then wakes per batch.
+    fn writer(mut out: Box<dyn Write + Send>, mut err: Box<dyn Write + Send>, mut bulk: Option<i32>) -> Self {
         let (jobs, mut rx) = mpsc::channel(WRITE_QUEUE);
         let stdout_broken = Arc::new(AtomicBool::new(false));
         let broken = stdout_broken.clone();
         crate::threads::spawn(c"stdout", move || {
-            while let Some(job) = rx.blocking_recv() {
+            let mut next = None;
+            while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                 match job {
                     Job::Write(Stream::Stdout, data) => {
-                        if !broken.load(Ordering::Relaxed) && out.write_all(&data).is_err() {
+                        let batch = gather(data, &mut rx, &mut next);
+                        if let Some(fd) = bulk.filter(|_| queued(&batch) >= crate::pipes::DEFAULT) {
+                            // SAFETY: the fd stays open for the process's life.
+                            let _ = crate::pipes::grow(unsafe { BorrowedFd::borrow_raw(fd) });
+                            bulk = None;
+                        }
+                        if !broken.load(Ordering::Relaxed) && write_all_vectored(&mut out, batch).is_err() {
                             broken.store(true, Ordering::Relaxed);
                         }
                     }
@@ -155,7 +170,6 @@ impl LocalOutput {
         Self { jobs, stdout_broken }
     }
 
-    /// Queues `data`; an error means stdout's reader is gone.
     /// Queues `data` when there is room at once; gives it back when the
     /// queue is full (then `write` waits for room). An error means
     /// stdout's reader is gone.
@@ -197,6 +211,52 @@ impl LocalOutput {
     }
 }
 
+/// `first` and the stdout chunks queued behind it, up to a grown pipe's
+/// worth: one write, one wake-up of the reader. A job of another kind
+/// that ends the run is left in `next`.
+fn gather(first: Bytes, rx: &mut mpsc::Receiver<Job>, next: &mut Option<Job>) -> VecDeque<Bytes> {
+    let mut batch = VecDeque::from([first]);
+    while queued(&batch) < crate::pipes::BULK {
+        match rx.try_recv() {
+            Ok(Job::Write(Stream::Stdout, data)) => batch.push_back(data),
+            Ok(other) => {
+                *next = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+fn queued(batch: &VecDeque<Bytes>) -> usize {
+    batch.iter().map(Bytes::len).sum()
+}
+
+/// Writes every chunk, in as few `writev`s as `out` takes them.
+fn write_all_vectored(out: &mut dyn Write, mut chunks: VecDeque<Bytes>) -> std::io::Result<()> {
+    while !chunks.is_empty() {
+        let slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+        let mut n = match out.write_vectored(&slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        while n > 0 {
+            let first = chunks.front_mut().expect("written bytes came from a chunk");
+            if n >= first.len() {
+                n -= first.len();
+                chunks.pop_front();
+            } else {
+                bytes::Buf::advance(first, n);
+                n = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A file for an fd the process keeps open; never closed by dropping it.
 fn raw_fd(fd: std::os::fd::RawFd) -> KeptFd {
     use std::os::fd::FromRawFd;
@@ -213,6 +273,10 @@ struct KeptFd(std::mem::ManuallyDrop<std::fs::File>);
 impl Write for KeptFd {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.0.write(data)
+    }
+
+    fn write_vectored(&mut self, data: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        self.0.write_vectored(data)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
