@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 use std::io::{IoSlice, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -125,7 +125,7 @@ impl LocalOutput {
         // to stdout.
         let out = raw_fd(libc::STDOUT_FILENO);
         let err = raw_fd(libc::STDERR_FILENO);
-        Self::writer(Box::new(out), Box::new(err), Some(libc::STDOUT_FILENO))
+        Self::writer(Box::new(out), Box::new(err), Some(std::io::stdout()))
     }
 
     /// The same over other writers: a mux master writes a passenger's
@@ -135,10 +135,14 @@ impl LocalOutput {
         Self::writer(out, err, None)
     }
 
-    /// The thread writing `out` and `err`; `bulk` is `out`'s fd, to grow
+    /// The thread writing `out` and `err`; `bulk` is `out` again, to grow
     /// when it is a pipe and a batch of a pipe's worth waits for it
     /// (crate::pipes): a download whose reader then wakes per batch.
-    fn writer(mut out: Box<dyn Write + Send>, mut err: Box<dyn Write + Send>, mut bulk: Option<i32>) -> Self {
+    fn writer(
+        mut out: Box<dyn Write + Send>,
+        mut err: Box<dyn Write + Send>,
+        mut bulk: Option<std::io::Stdout>,
+    ) -> Self {
         let (jobs, mut rx) = mpsc::channel(WRITE_QUEUE);
         let stdout_broken = Arc::new(AtomicBool::new(false));
         let broken = stdout_broken.clone();
@@ -147,11 +151,9 @@ impl LocalOutput {
             while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                 match job {
                     Job::Write(Stream::Stdout, data) => {
-                        let batch = gather(data, &mut rx, &mut next);
-                        if let Some(fd) = bulk.filter(|_| queued(&batch) >= crate::pipes::DEFAULT) {
-                            // SAFETY: the fd stays open for the process's life.
-                            let _ = crate::pipes::grow(unsafe { BorrowedFd::borrow_raw(fd) });
-                            bulk = None;
+                        let (batch, bytes) = gather(data, &mut rx, &mut next);
+                        if let Some(stdout) = bulk.take_if(|_| bytes >= crate::pipes::DEFAULT) {
+                            let _ = crate::pipes::grow(&stdout);
                         }
                         if !broken.load(Ordering::Relaxed) && write_all_vectored(&mut out, batch).is_err() {
                             broken.store(true, Ordering::Relaxed);
@@ -212,13 +214,17 @@ impl LocalOutput {
 }
 
 /// `first` and the stdout chunks queued behind it, up to a grown pipe's
-/// worth: one write, one wake-up of the reader. A job of another kind
-/// that ends the run is left in `next`.
-fn gather(first: Bytes, rx: &mut mpsc::Receiver<Job>, next: &mut Option<Job>) -> VecDeque<Bytes> {
+/// worth, and their length: one write, one wake-up of the reader. A job
+/// of another kind that ends the run is left in `next`.
+fn gather(first: Bytes, rx: &mut mpsc::Receiver<Job>, next: &mut Option<Job>) -> (VecDeque<Bytes>, usize) {
+    let mut bytes = first.len();
     let mut batch = VecDeque::from([first]);
-    while queued(&batch) < crate::pipes::BULK {
+    while bytes < crate::pipes::BULK {
         match rx.try_recv() {
-            Ok(Job::Write(Stream::Stdout, data)) => batch.push_back(data),
+            Ok(Job::Write(Stream::Stdout, data)) => {
+                bytes += data.len();
+                batch.push_back(data);
+            }
             Ok(other) => {
                 *next = Some(other);
                 break;
@@ -226,32 +232,17 @@ fn gather(first: Bytes, rx: &mut mpsc::Receiver<Job>, next: &mut Option<Job>) ->
             Err(_) => break,
         }
     }
-    batch
-}
-
-fn queued(batch: &VecDeque<Bytes>) -> usize {
-    batch.iter().map(Bytes::len).sum()
+    (batch, bytes)
 }
 
 /// Writes every chunk, in as few `writev`s as `out` takes them.
 fn write_all_vectored(out: &mut dyn Write, mut chunks: VecDeque<Bytes>) -> std::io::Result<()> {
     while !chunks.is_empty() {
-        let slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-        let mut n = match out.write_vectored(&slices) {
+        match out.write_vectored(&crate::pipes::slices(&chunks)) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Ok(n) => crate::pipes::written(&mut chunks, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
-        };
-        while n > 0 {
-            let first = chunks.front_mut().expect("written bytes came from a chunk");
-            if n >= first.len() {
-                n -= first.len();
-                chunks.pop_front();
-            } else {
-                bytes::Buf::advance(first, n);
-                n = 0;
-            }
         }
     }
     Ok(())

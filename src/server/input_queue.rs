@@ -228,6 +228,27 @@ mod tests {
         assert!(out == expected);
     }
 
+    /// Batches as the stdin writer takes them (up to 1 MiB) keep every
+    /// byte in order across the spill, and none holds more than one
+    /// chunk past its limit.
+    #[tokio::test]
+    async fn batches_keep_order_across_the_spill() {
+        let queue = InputQueue::new();
+        let data: Vec<u8> = (0..(MEMORY as usize) * 2).map(|i| (i % 253) as u8).collect();
+        for piece in data.chunks(32 * 1024) {
+            queue.push(Bytes::copy_from_slice(piece)).await.unwrap();
+        }
+        queue.finish();
+        let (mut out, mut batch) = (Vec::new(), VecDeque::new());
+        while queue.pop_batch(1024 * 1024, &mut batch).await.unwrap() {
+            assert!(batch.iter().map(Bytes::len).sum::<usize>() < 1024 * 1024 + 32 * 1024);
+            for chunk in batch.drain(..) {
+                out.extend_from_slice(&chunk);
+            }
+        }
+        assert!(out == data, "bytes lost or reordered");
+    }
+
     /// After `discard`, input is dropped and `pop` reports the end.
     #[tokio::test]
     async fn discard_drops_input() {

@@ -8,11 +8,10 @@
 //! a second task writes the child's stdin from the queue.
 
 use std::collections::VecDeque;
-use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use russh::ChannelMsg;
 use russh::ChannelReadHalf;
@@ -83,21 +82,11 @@ pub async fn write_stdin(input: InputQueue, mut sink: StdinSink) {
 /// Writes every chunk, as few `writev`s as the pipe takes them in.
 async fn write_all_vectored(pipe: &mut Input, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
     while !chunks.is_empty() {
-        let slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-        let mut n = pipe.write_vectored(&slices).await?;
+        let n = pipe.write_vectored(&crate::pipes::slices(chunks)).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
-        while n > 0 {
-            let first = chunks.front_mut().expect("written bytes came from a chunk");
-            if n >= first.len() {
-                n -= first.len();
-                chunks.pop_front();
-            } else {
-                first.advance(n);
-                n = 0;
-            }
-        }
+        crate::pipes::written(chunks, n);
     }
     Ok(())
 }
