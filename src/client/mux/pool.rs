@@ -13,7 +13,7 @@
 //! has sent anything on (its CLOSE) is never used.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -54,15 +54,20 @@ pub struct Pool {
     refilled: Notify,
 }
 
-/// A session's place on a connection; frees it when dropped.
+/// A session's place on a connection; frees it when dropped. It points
+/// back at its pool weakly: the pool holds its spare's lease, and a strong
+/// pointer would keep the pool alive through its own field.
 pub struct Lease {
-    pool: Arc<Pool>,
+    pool: Weak<Pool>,
     connection: Arc<Connection>,
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let mut slots = self.pool.slots.lock().expect("pool lock");
+        let Some(pool) = self.pool.upgrade() else {
+            return;
+        };
+        let mut slots = pool.slots.lock().expect("pool lock");
         if let Some(slot) = slots
             .iter_mut()
             .find(|s| Arc::ptr_eq(&s.connection, &self.connection))
@@ -70,7 +75,7 @@ impl Drop for Lease {
             slot.open = slot.open.saturating_sub(1);
         }
         drop(slots);
-        self.pool.freed.notify_waiters();
+        pool.freed.notify_waiters();
     }
 }
 
@@ -181,7 +186,7 @@ impl Pool {
         tokio::spawn(async move {
             if let Some(connection) = pool.pick_with_room() {
                 let lease = Lease {
-                    pool: pool.clone(),
+                    pool: Arc::downgrade(&pool),
                     connection: connection.clone(),
                 };
                 match tokio::time::timeout(SPARE_WAIT, connection.channel_open_session()).await {
@@ -208,7 +213,7 @@ impl Pool {
                 continue;
             };
             let lease = Lease {
-                pool: self.clone(),
+                pool: Arc::downgrade(self),
                 connection: connection.clone(),
             };
             match tokio::time::timeout_at(deadline, connection.channel_open_session()).await {
