@@ -221,8 +221,58 @@ pub fn sign_with_hash_alg(key: &PrivateKeyWithHashAlg, data: &[u8]) -> ssh_key::
                 algorithm: key.algorithm(),
             });
         }
-        keypair => signature::Signer::try_sign(keypair, data)?.encoded()?,
+        keypair => sign_keypair(keypair, data)?.encoded()?,
     })
+}
+
+/// Signs with a key pair; Ed25519 through [`ed25519_signer`].
+#[doc(hidden)]
+pub fn sign_keypair(
+    keypair: &ssh_key::private::KeypairData,
+    data: &[u8],
+) -> signature::Result<ssh_key::Signature> {
+    match keypair {
+        ssh_key::private::KeypairData::Ed25519(pair) => {
+            let signature = signature::Signer::<ed25519_dalek::Signature>::try_sign(
+                &ed25519_signer(pair)?,
+                data,
+            )?;
+            ssh_key::Signature::new(ssh_key::Algorithm::Ed25519, signature.to_vec())
+                .map_err(signature::Error::from_source)
+        }
+        keypair => signature::Signer::try_sign(keypair, data),
+    }
+}
+
+/// sesh (sixth change): ssh-key turns an Ed25519 key pair into a signing
+/// key for every signature, deriving the public half from the secret (a
+/// base point multiplication) and decoding the stored public half to
+/// compare them: two thirds of a signature's cost, paid by the server at
+/// every key exchange and by the client at every login. The checked signing
+/// key is kept instead, a few per process, found by both halves.
+fn ed25519_signer(
+    pair: &ssh_key::private::Ed25519Keypair,
+) -> signature::Result<ed25519_dalek::SigningKey> {
+    use std::sync::Mutex;
+    use subtle::ConstantTimeEq;
+    /// Keys kept: a server's host keys, a client's identities.
+    const KEPT: usize = 8;
+    static SIGNERS: Mutex<Vec<ed25519_dalek::SigningKey>> = Mutex::new(Vec::new());
+
+    let same = |key: &ed25519_dalek::SigningKey| {
+        key.verifying_key().as_bytes() == &pair.public.0
+            && bool::from(key.as_bytes().ct_eq(pair.private.as_ref()))
+    };
+    let mut kept = SIGNERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(key) = kept.iter().find(|key| same(key)) {
+        return Ok(key.clone());
+    }
+    let key = ed25519_dalek::SigningKey::try_from(pair).map_err(signature::Error::from_source)?;
+    if kept.len() == KEPT {
+        kept.remove(0);
+    }
+    kept.push(key.clone());
+    Ok(key)
 }
 
 mod algorithm {

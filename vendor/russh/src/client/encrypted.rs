@@ -13,7 +13,6 @@
 // limitations under the License.
 //
 use std::convert::TryInto;
-use std::ops::Deref;
 use std::str::FromStr;
 
 use bytes::Bytes;
@@ -1615,7 +1614,7 @@ impl Encrypted {
                 )?;
 
                 // Extend with self-signature.
-                signature::Signer::try_sign(key.deref(), buffer)?
+                crate::helpers::sign_keypair(key.key_data(), buffer)?
                     .encoded()?
                     .encode(&mut *buffer)?;
 
