@@ -14,6 +14,7 @@ mod exec_handshake;
 mod exec_host_certs;
 mod exec_jump;
 mod exec_known_hosts;
+mod exec_passphrase;
 mod exec_proxy_command;
 mod exec_reuse;
 mod exec_reuse_faults;

@@ -356,7 +356,7 @@ fn load(path: &Path) -> Result<Arc<PrivateKey>, String> {
             let prompt = format!("Enter passphrase for key '{}': ", path.display());
             let Some(passphrase) = terminal::ask_secret(&prompt) else {
                 return Err(
-                    "encrypted, and no terminal to ask for its passphrase: add it to ssh-agent".into(),
+                    "encrypted, and its passphrase was not given (no terminal to ask on, or the prompt was left): add it to ssh-agent".into(),
                 );
             };
             russh::keys::load_secret_key(path, Some(&passphrase))

@@ -61,7 +61,8 @@ pub async fn run(
 /// Runs `work` (connecting, opening a channel, handing the command to a
 /// mux master) unless a forwarded signal or the hang-up comes first. A
 /// signal then means the command is never started ([`Ending::NotStarted`]),
-/// so `work` must leave nothing started when it is dropped.
+/// so `work` must leave nothing started when it is dropped. An interrupt
+/// typed at a passphrase prompt inside `work` counts as such a signal.
 pub async fn before_start<T>(
     work: impl Future<Output = T>,
     signals: &mut mpsc::UnboundedReceiver<i32>,
@@ -69,7 +70,10 @@ pub async fn before_start<T>(
 ) -> Result<T, Ending> {
     tokio::select! {
         biased;
-        done = work => Ok(done),
+        done = work => match terminal::interrupted() {
+            Some(signo) => Err(Ending::NotStarted(signo)),
+            None => Ok(done),
+        },
         Some(signo) = signals.recv() => Err(Ending::NotStarted(signo)),
         _ = hang_up.cancelled() => Err(Ending::Interrupted(libc::SIGINT)),
     }
