@@ -242,10 +242,10 @@ pub fn agent_authentication(remote: &Remote) {
     assert_eq!(output.stdout, b"via-agent\n", "{}", describe(&output));
 }
 
-/// An encrypted key with no terminal to ask on fails at once with a reason.
-pub fn encrypted_key_without_terminal(remote: &Remote) {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("locked");
+/// A copy of `remote`'s identity in `dir`, encrypted with the passphrase
+/// `secret`.
+pub fn locked_copy(remote: &Remote, dir: &std::path::Path) -> std::path::PathBuf {
+    let key = dir.join("locked");
     std::fs::copy(&remote.identity, &key).unwrap();
     let status = std::process::Command::new("ssh-keygen")
         .args(["-q", "-p", "-N", "secret", "-P", "", "-f"])
@@ -253,6 +253,13 @@ pub fn encrypted_key_without_terminal(remote: &Remote) {
         .status()
         .unwrap();
     assert!(status.success());
+    key
+}
+
+/// An encrypted key with no terminal to ask on fails at once with a reason.
+pub fn encrypted_key_without_terminal(remote: &Remote) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = locked_copy(remote, dir.path());
     let mut command = remote.command_as(&key, "true");
     // No controlling terminal, as under CI or cron.
     unsafe {
@@ -313,17 +320,7 @@ pub fn terminal_raw_mode_and_resize(remote: &Remote) {
     assert!(before.local_flags.contains(LocalFlags::ICANON));
     let mut command = remote.command(&["-t"]);
     command.arg("echo size=$(stty size); trap 'echo resized=$(stty size); exit 0' WINCH; echo ready; while :; do sleep 0.1; done");
-    command
-        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-            libc::setsid();
-            libc::ioctl(0, libc::TIOCSCTTY, 0);
-            Ok(())
-        });
-    }
+    crate::support::on_terminal(&mut command, &pty.slave);
     let mut child = command.spawn().unwrap();
     let mut master = std::fs::File::from(pty.master);
     let mut seen = String::new();

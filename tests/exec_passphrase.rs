@@ -6,15 +6,16 @@
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::pty::openpty;
 use nix::sys::termios::{LocalFlags, tcgetattr};
 
+use crate::exec_common::locked_copy;
 use crate::support::exec::Remote;
-use crate::support::{Server, wait_for, wait_with_deadline};
+use crate::support::{Server, on_terminal, wait_for, wait_with_deadline};
 
 /// `sesh exec -i KEY` on a fresh pty; its output gathered by a thread.
 struct OnTerminal {
@@ -28,17 +29,7 @@ impl OnTerminal {
     fn start(remote: &Remote, key: &Path, command: &str) -> Self {
         let pty = openpty(None, None).unwrap();
         let mut exec = remote.command_as(key, command);
-        exec.stdin(Stdio::from(pty.slave.try_clone().unwrap()))
-            .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
-            .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
-        // SAFETY: setsid and TIOCSCTTY only, between fork and exec.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut exec, || {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
+        on_terminal(&mut exec, &pty.slave);
         let child = exec.spawn().unwrap();
         let master = std::fs::File::from(pty.master);
         let seen = Arc::new(Mutex::new(String::new()));
@@ -83,18 +74,6 @@ impl OnTerminal {
         }
         status.and_then(|s| s.code())
     }
-}
-
-fn locked_copy(remote: &Remote, dir: &Path) -> std::path::PathBuf {
-    let key = dir.join("locked");
-    std::fs::copy(&remote.identity, &key).unwrap();
-    let status = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-p", "-N", "secret", "-P", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    key
 }
 
 #[test]

@@ -317,6 +317,23 @@ pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Output {
     output
 }
 
+/// Gives `command` the pty `slave` as stdin, stdout, stderr and
+/// controlling terminal, in a session of its own.
+pub fn on_terminal(command: &mut Command, slave: &std::os::fd::OwnedFd) {
+    command
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    // SAFETY: setsid and TIOCSCTTY only, between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(command, || {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+}
+
 pub fn send_signal(pid: i32, signo: i32) {
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(pid, signo) };
